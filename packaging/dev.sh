@@ -69,8 +69,20 @@ run_tests() {
     log "tests: unit (ASan+UBSan)"
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
         ctest --test-dir "$TOP/build-asan" -L unit --output-on-failure -j"$JOBS" || status=1
-    log "tests: everything else (corpus, integration, vm, fuzz smoke)"
-    ctest --test-dir "$TOP/build" -LE unit --output-on-failure || status=1
+    if command -v clang++ >/dev/null; then
+        log "build: build-fuzz/ (clang, libFuzzer) for the fuzz targets"
+        CC=clang CXX=clang++ cmake -S "$TOP" -B "$TOP/build-fuzz" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DVIGIL_FUZZ=ON >/dev/null
+        local targets
+        targets=$(cmake --build "$TOP/build-fuzz" --target help | awk '/_fuzz$/ {print $2}')
+        if [ -n "$targets" ]; then
+            # shellcheck disable=SC2086
+            cmake --build "$TOP/build-fuzz" -j"$JOBS" --target $targets
+            log "tests: fuzz (each target for a short run over its seeds)"
+            ctest --test-dir "$TOP/build-fuzz" -L fuzz --output-on-failure -j"$JOBS" || status=1
+        fi
+    fi
+    log "tests: everything else on the release build (integration, vm)"
+    ctest --test-dir "$TOP/build" -LE 'unit|fuzz' --output-on-failure || status=1
     return $status
 }
 

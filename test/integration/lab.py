@@ -1,0 +1,149 @@
+"""A small lab of network namespaces for vigil's integration tests.
+
+Every name carries a per-run prefix, so parallel runs and leftovers from a crashed run never collide, and
+everything a Lab made (namespaces, processes it started) is removed on exit, even when a test fails.
+Traffic stays inside the namespaces the lab created.
+
+    with Lab() as lab:
+        r1 = lab.netns("r1")                  # a namespace with lo up
+        lab.bridge_segment([r1, r2, client])   # one bridge namespace, a veth from each node to it
+        r1.ip("addr add 10.0.0.1/24 dev eth0")
+        p = r1.spawn([vigild, "-f", conf])     # a process in r1, ended by PID when the lab closes
+        r1.run(["ping", "-c1", "10.0.0.100"])  # subprocess.run in r1
+"""
+
+import os
+import signal
+import subprocess
+import time
+import uuid
+
+VIGIL_BIN = os.environ.get("VIGIL_BIN", os.path.join(os.path.dirname(__file__), "../../build/bin"))
+VIGIL_SOURCE_DIR = os.environ.get("VIGIL_SOURCE_DIR", os.path.join(os.path.dirname(__file__), "../.."))
+
+
+def binary(name):
+    """The path of one of vigil's executables (vigild, vigil-vrrp, vigil-checker, vigilctl)."""
+    return os.path.join(VIGIL_BIN, name)
+
+
+def wait_until(predicate, timeout, interval=0.05, what="condition"):
+    """Polls predicate() until it returns a truthy value (returned) or timeout seconds pass (AssertionError)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(interval)
+
+
+class Netns:
+    def __init__(self, lab, name):
+        self.lab = lab
+        self.name = name
+
+    def cmd(self, argv):
+        return ["ip", "netns", "exec", self.name] + list(argv)
+
+    def run(self, argv, check=True, timeout=60, **kw):
+        """subprocess.run in this namespace; output captured as text."""
+        kw.setdefault("capture_output", True)
+        kw.setdefault("text", True)
+        return subprocess.run(self.cmd(argv), check=check, timeout=timeout, **kw)
+
+    def ip(self, args, check=True):
+        return self.run(["ip"] + args.split(), check=check)
+
+    def spawn(self, argv, **kw):
+        """Starts a process in this namespace; the lab ends it (by PID) when it closes."""
+        kw.setdefault("stdout", subprocess.DEVNULL)
+        kw.setdefault("stderr", subprocess.DEVNULL)
+        p = subprocess.Popen(self.cmd(argv), **kw)
+        self.lab.processes.append(p)
+        return p
+
+    def __repr__(self):
+        return f"Netns({self.name})"
+
+
+class Lab:
+    def __init__(self, prefix="vg"):
+        # Short: interface names are limited to 15 characters.
+        self.tag = prefix + uuid.uuid4().hex[:6]
+        self.namespaces = []
+        self.processes = []
+        self._veth = 0
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
+
+    def netns(self, name):
+        full = f"{self.tag}-{name}"
+        subprocess.run(["ip", "netns", "add", full], check=True)
+        ns = Netns(self, full)
+        self.namespaces.append(ns)
+        ns.ip("link set lo up")
+        return ns
+
+    def veth(self, a, a_if, b, b_if):
+        """A veth pair: a_if in namespace a, b_if in namespace b, both up."""
+        self._veth += 1
+        tmp_a, tmp_b = f"{self.tag}a{self._veth}", f"{self.tag}b{self._veth}"
+        subprocess.run(["ip", "link", "add", tmp_a, "type", "veth", "peer", "name", tmp_b], check=True)
+        subprocess.run(["ip", "link", "set", tmp_a, "netns", a.name, "name", a_if], check=True)
+        subprocess.run(["ip", "link", "set", tmp_b, "netns", b.name, "name", b_if], check=True)
+        a.ip(f"link set {a_if} up")
+        b.ip(f"link set {b_if} up")
+
+    def bridge_segment(self, nodes, ifname="eth0", name="sw"):
+        """One namespace holding a bridge, and a veth from each node's `ifname` to a port of it."""
+        sw = self.netns(name)
+        sw.ip("link add br0 type bridge")
+        # No STP delay: ports forward at once.
+        sw.ip("link set br0 type bridge forward_delay 0 stp_state 0")
+        sw.ip("link set br0 up")
+        for i, node in enumerate(nodes):
+            port = f"p{i}"
+            self.veth(node, ifname, sw, port)
+            sw.ip(f"link set {port} master br0")
+        return sw
+
+    def stop(self, proc, sig=signal.SIGTERM, timeout=10):
+        """Sends sig to a process the lab started and waits for it; returns its exit status."""
+        if proc.poll() is None:
+            proc.send_signal(sig)
+            try:
+                proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        return proc.returncode
+
+    def close(self):
+        for p in reversed(self.processes):
+            if p.poll() is None:
+                try:
+                    p.terminate()
+                    p.wait(5)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+                    p.wait()
+                except ProcessLookupError:
+                    pass
+        for ns in reversed(self.namespaces):
+            # Whatever still runs inside (a child that outlived its parent) goes with the namespace.
+            pids = subprocess.run(["ip", "netns", "pids", ns.name], capture_output=True, text=True).stdout.split()
+            for pid in pids:
+                try:
+                    os.kill(int(pid), signal.SIGKILL)
+                except (ProcessLookupError, ValueError):
+                    pass
+            subprocess.run(["ip", "netns", "del", ns.name], capture_output=True)
+        self.namespaces.clear()
+        self.processes.clear()
