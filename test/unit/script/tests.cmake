@@ -1,0 +1,1 @@
+vigil_unit_test(vigil_unit_script script vigil_common_script)
