@@ -1,0 +1,236 @@
+#include "checker_child/ipvs_table.hpp"
+
+#include <sstream>
+
+namespace vigil::check {
+
+void IpvsTable::put_service(const Service& service) {
+    auto [it, inserted] = services.try_emplace(service.key, ServiceEntry{service, {}});
+    if (!inserted) it->second.service = service;
+}
+
+bool IpvsTable::put_dest(const ServiceKey& service, const Dest& dest) {
+    auto it = services.find(service);
+    if (it == services.end()) return false;
+    it->second.dests.insert_or_assign(dest.key, dest);
+    return true;
+}
+
+std::size_t IpvsTable::dest_count() const {
+    std::size_t n = 0;
+    for (const auto& [key, entry] : services) n += entry.dests.size();
+    return n;
+}
+
+void Ownership::add(const IpvsTable& table) {
+    for (const auto& [key, entry] : table.services) {
+        services.insert(key);
+        for (const auto& [dest_key, dest] : entry.dests) dests.insert({key, dest_key});
+    }
+}
+
+IpvsTable desired_table(const std::vector<VirtualServerState>& servers) {
+    IpvsTable table;
+    for (const VirtualServerState& vs : servers) {
+        table.put_service(vs.service);
+        for (const RealServerState& rs : vs.reals) {
+            if (rs.up) {
+                table.put_dest(vs.service.key, rs.dest);
+            } else if (rs.inhibit_on_failure) {
+                Dest inhibited = rs.dest;
+                inhibited.weight = 0;
+                table.put_dest(vs.service.key, inhibited);
+            }
+        }
+        if (vs.sorry_server && (vs.quorum_lost || vs.sorry_server_inhibit)) {
+            Dest sorry = *vs.sorry_server;
+            if (!vs.quorum_lost) sorry.weight = 0;
+            table.put_dest(vs.service.key, sorry);
+        }
+    }
+    return table;
+}
+
+Ownership ownership_of(const std::vector<VirtualServerState>& servers) {
+    Ownership owned;
+    for (const VirtualServerState& vs : servers) {
+        owned.services.insert(vs.service.key);
+        for (const RealServerState& rs : vs.reals) owned.dests.insert({vs.service.key, rs.dest.key});
+        if (vs.sorry_server) owned.dests.insert({vs.service.key, vs.sorry_server->key});
+    }
+    return owned;
+}
+
+namespace {
+
+IpvsOp service_op(OpKind kind, const Service& service) {
+    IpvsOp op;
+    op.kind = kind;
+    op.service = service;
+    return op;
+}
+
+IpvsOp dest_op(OpKind kind, const Service& service, const Dest& dest) {
+    IpvsOp op;
+    op.kind = kind;
+    op.service = service;
+    op.dest = dest;
+    return op;
+}
+
+// Deletions: owned entries the kernel has and vigil no longer wants.
+void deletions(const IpvsTable& desired, const IpvsTable& current, const Ownership& owned,
+               std::vector<IpvsOp>& ops) {
+    std::vector<IpvsOp> service_deletes;
+    for (const auto& [key, entry] : current.services) {
+        auto wanted = desired.services.find(key);
+        if (wanted == desired.services.end()) {
+            if (owned.owns(key)) service_deletes.push_back(service_op(OpKind::kDelService, entry.service));
+            continue;
+        }
+        for (const auto& [dest_key, dest] : entry.dests) {
+            if (wanted->second.dests.count(dest_key) == 0 && owned.owns(key, dest_key))
+                ops.push_back(dest_op(OpKind::kDelDest, entry.service, dest));
+        }
+    }
+    ops.insert(ops.end(), service_deletes.begin(), service_deletes.end());
+}
+
+}  // namespace
+
+std::vector<IpvsOp> reconcile(const IpvsTable& desired, const IpvsTable& current, const Ownership& owned,
+                              const ReconcileOptions& options) {
+    std::vector<IpvsOp> ops;
+    static const IpvsTable kEmpty;
+    const IpvsTable* now = &current;
+    if (options.flush) {
+        ops.push_back(IpvsOp{});  // kFlush
+        now = &kEmpty;
+    } else {
+        deletions(desired, current, owned, ops);
+    }
+    std::vector<IpvsOp> dest_ops;
+    for (const auto& [key, entry] : desired.services) {
+        auto have = now->services.find(key);
+        if (have == now->services.end()) {
+            ops.push_back(service_op(OpKind::kNewService, entry.service));
+            for (const auto& [dest_key, dest] : entry.dests)
+                dest_ops.push_back(dest_op(OpKind::kNewDest, entry.service, dest));
+            continue;
+        }
+        if (!entry.service.same_attributes(have->second.service))
+            ops.push_back(service_op(OpKind::kSetService, entry.service));
+        for (const auto& [dest_key, dest] : entry.dests) {
+            auto old = have->second.dests.find(dest_key);
+            if (old == have->second.dests.end())
+                dest_ops.push_back(dest_op(OpKind::kNewDest, entry.service, dest));
+            else if (!dest.same_attributes(old->second))
+                dest_ops.push_back(dest_op(OpKind::kSetDest, entry.service, dest));
+        }
+    }
+    ops.insert(ops.end(), dest_ops.begin(), dest_ops.end());
+    return ops;
+}
+
+void apply_ops(IpvsTable& table, const std::vector<IpvsOp>& ops) {
+    for (const IpvsOp& op : ops) {
+        switch (op.kind) {
+            case OpKind::kFlush:
+                table.services.clear();
+                break;
+            case OpKind::kNewService:
+            case OpKind::kSetService:
+                table.put_service(op.service);
+                break;
+            case OpKind::kDelService:
+                table.services.erase(op.service.key);
+                break;
+            case OpKind::kNewDest:
+            case OpKind::kSetDest:
+                table.put_dest(op.service.key, op.dest);
+                break;
+            case OpKind::kDelDest: {
+                auto it = table.services.find(op.service.key);
+                if (it != table.services.end()) it->second.dests.erase(op.dest.key);
+                break;
+            }
+        }
+    }
+}
+
+namespace {
+
+const char* kind_name(OpKind kind) {
+    switch (kind) {
+        case OpKind::kFlush:
+            return "FLUSH";
+        case OpKind::kNewService:
+            return "NEW_SERVICE";
+        case OpKind::kSetService:
+            return "SET_SERVICE";
+        case OpKind::kDelService:
+            return "DEL_SERVICE";
+        case OpKind::kNewDest:
+            return "NEW_DEST";
+        case OpKind::kSetDest:
+            return "SET_DEST";
+        case OpKind::kDelDest:
+            return "DEL_DEST";
+    }
+    return "?";
+}
+
+const char* forward_name(Forward forward) {
+    switch (forward) {
+        case Forward::kMasq:
+            return "Masq";
+        case Forward::kLocal:
+            return "Local";
+        case Forward::kTunnel:
+            return "Tunnel";
+        case Forward::kDirect:
+            return "Route";
+        case Forward::kBypass:
+            return "Bypass";
+    }
+    return "?";
+}
+
+}  // namespace
+
+std::string to_string(const IpvsOp& op) {
+    std::string s = kind_name(op.kind);
+    switch (op.kind) {
+        case OpKind::kFlush:
+            return s;
+        case OpKind::kNewService:
+        case OpKind::kSetService:
+            return s + " " + to_string(op.service.key) + " " + op.service.scheduler;
+        case OpKind::kDelService:
+            return s + " " + to_string(op.service.key);
+        case OpKind::kNewDest:
+        case OpKind::kSetDest:
+            return s + " " + to_string(op.service.key) + " -> " + to_string(op.dest.key) + " weight " +
+                   std::to_string(op.dest.weight);
+        case OpKind::kDelDest:
+            return s + " " + to_string(op.service.key) + " -> " + to_string(op.dest.key);
+    }
+    return s;
+}
+
+std::string to_ipvsadm_text(const IpvsTable& table) {
+    std::ostringstream out;
+    for (const auto& [key, entry] : table.services) {
+        const Service& s = entry.service;
+        out << to_string(key) << " " << s.scheduler;
+        if ((s.flags & kSvcFlagPersistent) != 0) out << " persistent " << s.timeout;
+        if ((s.flags & kSvcFlagOnePacket) != 0) out << " ops";
+        out << "\n";
+        for (const auto& [dest_key, dest] : entry.dests)
+            out << "  -> " << to_string(dest_key) << " " << forward_name(dest.forward) << " " << dest.weight
+                << "\n";
+    }
+    return out.str();
+}
+
+}  // namespace vigil::check
