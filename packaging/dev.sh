@@ -14,6 +14,7 @@ PACKAGES=(
     libsystemd-dev libssl-dev
     clang libclang-rt-14-dev clang-format
     python3 iproute2 iputils-ping nftables procps psmisc tshark keepalived systemd
+    linux-image-amd64 qemu-system-x86 busybox-static ipvsadm kmod cpio
 )
 
 log() { printf '\n== %s\n' "$*" >&2; }
