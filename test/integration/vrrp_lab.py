@@ -10,15 +10,25 @@
 The segment is 192.0.2.0/24 and 2001:db8::/64 (documentation ranges), inside namespaces the lab made:
 router rN has .N / ::N, the client .200 / ::200. Each router runs a TCP listener on port 8080 that answers
 with its own name, so the client can tell who holds the VIP.
+
+Every VRRP test runs against either daemon: `daemon(router, kind, conf)` starts keepalived or vigild on the same
+keepalived.conf text (vigil reads that language), `state(router, instance)` reads the state from vigilctl or from
+keepalived's log, and `variants()` expands one test class into one class per kind named in VIGIL_VRRP_KINDS
+("keepalived,vigil,mixed" by default), so the keepalived reference can run alone.
 """
 
+import itertools
 import json
 import os
+import re
+import shutil
 import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+import unittest
 
 from lab import Lab, binary, wait_until
 
@@ -48,6 +58,11 @@ class VrrpLab:
         self.routers = {}
         self.procs = {}
         self.tmp = tempfile.TemporaryDirectory(prefix="vigil-vrrp-lab-")
+        # vigild leaves root for its own user: its config and the files a test script looks at must be readable.
+        os.chmod(self.tmp.name, 0o755)
+        self.kinds = {}  # router -> "keepalived" | "vigil", set by daemon()
+        self.confs = {}  # router -> the config text it was last started with
+        self.daemons = {}  # router -> the Popen of its daemon
         try:
             names = [f"r{i}" for i in range(1, routers + 1)]
             for name in names:
@@ -59,8 +74,7 @@ class VrrpLab:
                 ns.ip(f"addr add {SEGMENT4}.{i}/24 dev eth0")
                 ns.ip(f"-6 addr add {SEGMENT6}{i}/64 dev eth0 nodad")
                 ns.run(["sysctl", "-qw", "net.ipv4.ip_nonlocal_bind=1"])
-                self.procs.setdefault(name, []).append(
-                    ns.spawn([sys.executable, "-c", _ECHO_SERVER, name, str(ECHO_PORT)]))
+                self.start_echo(name)
             self.client.ip(f"addr add {SEGMENT4}.200/24 dev eth0")
             self.client.ip(f"-6 addr add {SEGMENT6}200/64 dev eth0 nodad")
         except BaseException:
@@ -75,8 +89,21 @@ class VrrpLab:
         return False
 
     def close(self):
+        # Every process gets its SIGTERM at once (keepalived takes a second to stop), then the lab reaps them.
+        for p in self.lab.processes:
+            if p.poll() is None:
+                try:
+                    p.terminate()
+                except ProcessLookupError:
+                    pass
         self.lab.close()
         self.tmp.cleanup()
+
+    def start_echo(self, router):
+        """The TCP listener on ECHO_PORT that answers with the router's name (started with the lab)."""
+        p = self.routers[router].spawn([sys.executable, "-c", _ECHO_SERVER, router, str(ECHO_PORT)])
+        self.procs.setdefault(router, []).append(p)
+        return p
 
     def path(self, name):
         return os.path.join(self.tmp.name, name)
@@ -98,6 +125,7 @@ class VrrpLab:
                       "-p", self.path(f"{router}-keepalived.pid"),
                       "-r", self.path(f"{router}-keepalived-vrrp.pid")],
                      stdout=log, stderr=subprocess.STDOUT)
+        log.close()  # the daemon has its own copy
         self.procs.setdefault(router, []).append(p)
         return p
 
@@ -110,6 +138,7 @@ class VrrpLab:
                       "-p", self.path(f"{router}-vigild.pid"),
                       "--control-socket", self.control_socket(router), *extra],
                      stdout=log, stderr=subprocess.STDOUT)
+        log.close()  # the daemon has its own copy
         self.procs.setdefault(router, []).append(p)
         return p
 
@@ -159,8 +188,13 @@ class VrrpLab:
                     return True
         return False
 
+    def link_up(self, router):
+        out = self.routers[router].run(["ip", "-j", "link", "show", "dev", "eth0"]).stdout
+        return "UP" in json.loads(out)[0].get("flags", [])
+
     def holders(self, addr):
-        return [name for name in self.routers if self.has_address(name, addr)]
+        """The routers holding `addr` on a live link (a crashed router's link is down; what it held is moot)."""
+        return [name for name in self.routers if self.link_up(name) and self.has_address(name, addr)]
 
     def wait_holder(self, addr, router, timeout):
         """Waits until `router`, and only it, holds `addr`."""
@@ -183,29 +217,270 @@ class VrrpLab:
             return None
         return who
 
-    def capture(self, name, bpf="ip proto 112 or arp or icmp6"):
+    def capture(self, name, bpf="ip proto 112 or ip6 proto 112 or arp or icmp6"):
         """Starts tshark on the bridge; returns a Capture whose stop() returns the pcap path."""
         return Capture(self, name, bpf)
 
+    # --- either daemon -------------------------------------------------------------------------------------
+
+    def daemon(self, router, kind, conf):
+        """Starts `kind` ("keepalived" or "vigil") on `router` with the keepalived.conf text `conf`."""
+        self.kinds[router] = kind
+        self.confs[router] = conf
+        if kind == "keepalived":
+            p = self.start_keepalived(router, conf)
+        elif kind == "vigil":
+            if not os.access(binary("vigild"), os.X_OK):
+                raise AssertionError(f"{binary('vigild')} is not built (set VIGIL_BIN)")
+            p = self.start_vigild(router, conf)
+        else:
+            raise ValueError(f"unknown daemon kind {kind!r}")
+        self.daemons[router] = p
+        return p
+
+    def daemon_proc(self, router):
+        """The Popen of the daemon last started on `router`."""
+        return self.daemons[router]
+
+    def stop_daemon(self, router, sig=signal.SIGTERM, timeout=10):
+        """Stops the daemon of `router` with `sig` (SIGTERM: the graceful stop, priority-0 advert)."""
+        return self.lab.stop(self.daemon_proc(router), sig, timeout)
+
+    def restart_node(self, router):
+        """Brings a crashed router back as after a reboot: only its own addresses, link up, its echo listener
+        and its daemon with its last config."""
+        ns = self.routers[router]
+        for p in self.procs.get(router, []):
+            p.poll()  # reap what crash() killed: a zombie's pid looks alive to keepalived's pid-file check
+        for f in os.listdir(self.tmp.name):
+            if f.startswith(f"{router}-") and f.endswith(".pid"):
+                os.unlink(self.path(f))  # /run is empty after a reboot
+        i = list(self.routers).index(router) + 1
+        ns.ip("addr flush dev eth0")
+        ns.ip(f"addr add {SEGMENT4}.{i}/24 dev eth0")
+        ns.ip(f"-6 addr add {SEGMENT6}{i}/64 dev eth0 nodad")
+        self.revive_link(router)
+        self.start_echo(router)
+        return self.daemon(router, self.kinds[router], self.confs[router])
+
+    def daemon_log(self, router):
+        return self.log(router, "keepalived" if self.kinds.get(router) == "keepalived" else "vigild")
+
+    def check_daemons(self):
+        """Raises AssertionError, with the log's tail, when a daemon the test started has died on its own."""
+        for router in self.kinds:
+            p = self.daemon_proc(router)
+            if p.poll() is not None and p.returncode not in (-signal.SIGKILL, -signal.SIGTERM, 0):
+                tail = "\n".join(self.daemon_log(router).splitlines()[-30:])
+                raise AssertionError(f"{self.kinds[router]} on {router} exited with {p.returncode}:\n{tail}")
+
+    def state(self, router, instance):
+        """The VRRP state of `instance` on `router` (INIT/BACKUP/MASTER/FAULT), None if unknown."""
+        if self.kinds.get(router) == "vigil":
+            st = self.status(router)
+            for vi in (st or {}).get("vrrpInstances", []):
+                if vi.get("name") == instance:
+                    return str(vi.get("state", "")).upper().replace("STATE_", "") or None
+            return None
+        found = None
+        for line in self.daemon_log(router).splitlines():
+            m = _KA_STATE.search(line)
+            if m and m.group(1) == instance:
+                found = m.group(2)
+        return found
+
+    def wait_state(self, router, instance, state, timeout):
+        """Waits until `instance` on `router` is in `state`; returns the seconds it took."""
+        t0 = time.monotonic()
+
+        def reached():
+            self.check_daemons()
+            return self.state(router, instance) == state
+
+        wait_until(reached, timeout, what=f"{router} {instance} {state} (is {self.state(router, instance)})")
+        return time.monotonic() - t0
+
+    def wait_holder(self, addr, router, timeout):
+        """Waits until `router`, and only it, holds `addr`; returns the seconds it took."""
+        t0 = time.monotonic()
+
+        def alone():
+            self.check_daemons()
+            return self.holders(addr) == [router]
+
+        wait_until(alone, timeout, what=f"{addr} held by {router} alone")
+        return time.monotonic() - t0
+
+    def stays(self, predicate, seconds, what, interval=0.05):
+        """Asserts that predicate() holds at every poll for `seconds`."""
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            self.check_daemons()
+            if not predicate():
+                raise AssertionError(f"no longer true: {what}")
+            time.sleep(interval)
+
+    # --- the wire ------------------------------------------------------------------------------------------
+
+    def mac(self, router):
+        out = self.routers[router].run(["ip", "-j", "link", "show", "dev", "eth0"]).stdout
+        return json.loads(out)[0]["address"]
+
+    def link_local(self, router):
+        out = self.routers[router].run(["ip", "-j", "-6", "addr", "show", "dev", "eth0", "scope", "link"]).stdout
+        for link in json.loads(out):
+            for a in link.get("addr_info", []):
+                if a.get("local") and not a.get("tentative"):
+                    return a["local"]
+        return None
+
+    def drop_vrrp(self, router, outgoing=False):
+        """Split brain: an nftables table in `router` dropping the VRRP adverts (protocol 112) it receives, and
+        with outgoing=True those it sends."""
+        out = ("  chain out { type filter hook output priority 0; policy accept; meta l4proto 112 drop; }\n"
+               if outgoing else "")
+        rules = ("table inet vigiltest {\n"
+                 "  chain in { type filter hook input priority 0; policy accept; meta l4proto 112 drop; }\n"
+                 f"{out}}}\n")
+        self.routers[router].run(["nft", "-f", "-"], input=rules)
+
+    def allow_vrrp(self, router):
+        self.routers[router].run(["nft", "delete", "table", "inet", "vigiltest"])
+
+
+_KA_STATE = re.compile(r"\((\S+)\) Entering (\w+) STATE")
+
+
+def config(*instances, global_defs=(), scripts=(), sync_groups=()):
+    """A keepalived.conf text: global_defs lines, vrrp_script blocks, sync groups and instance blocks.
+
+    GARPs go out once, at the transition (vrrp_garp_master_delay 0): the tests look for that first burst."""
+    g = ["vrrp_garp_master_delay 0", "script_user root", *global_defs]
+    text = "global_defs {\n" + "".join(f"    {line}\n" for line in g) + "}\n"
+    for name, lines in scripts:
+        text += f"vrrp_script {name} {{\n" + "".join(f"    {line}\n" for line in lines) + "}\n"
+    for name, members in sync_groups:
+        text += f"vrrp_sync_group {name} {{\n    group {{\n" + "".join(f"        {m}\n" for m in members)
+        text += "    }\n}\n"
+    return text + "".join(instances)
+
+
+def instance(name="VI_1", vrid=51, priority=100, vips=("192.0.2.100/24",), state="BACKUP", version=3,
+             advert_int=1, extra=()):
+    """One vrrp_instance block on eth0; `extra` are more lines inside it (nopreempt, track_script {...}, ...)."""
+    lines = [f"state {state}", "interface eth0", f"virtual_router_id {vrid}", f"priority {priority}",
+             f"advert_int {advert_int}", f"version {version}", *extra, "virtual_ipaddress {",
+             *[f"    {v}" for v in vips], "}"]
+    return f"vrrp_instance {name} {{\n" + "".join(f"    {line}\n" for line in lines) + "}\n"
+
+
+def skew_time(priority, advert_int):
+    """RFC 5798 Skew_Time: ((256 - Priority) * Master_Adver_Interval) / 256, in seconds."""
+    return (256 - priority) * advert_int / 256
+
+
+def master_down_interval(priority, advert_int):
+    """RFC 5798 Master_Down_Interval: 3 * Master_Adver_Interval + Skew_Time."""
+    return 3 * advert_int + skew_time(priority, advert_int)
+
+
+VARIANTS = ("keepalived", "vigil", "mixed")
+
+
+def selected_variants():
+    """The variants named in VIGIL_VRRP_KINDS (default: all three)."""
+    names = [v.strip() for v in os.environ.get("VIGIL_VRRP_KINDS", ",".join(VARIANTS)).split(",") if v.strip()]
+    unknown = [v for v in names if v not in VARIANTS]
+    if unknown:
+        raise ValueError(f"VIGIL_VRRP_KINDS: unknown variant(s) {unknown}; known: {VARIANTS}")
+    return names
+
+
+def node_kinds(variant, routers=3):
+    """Which daemon runs on r1..rN: all keepalived, all vigil, or mixed (vigil on r1, r3, keepalived on r2)."""
+    names = [f"r{i}" for i in range(1, routers + 1)]
+    if variant == "mixed":
+        return {n: ("vigil" if i % 2 == 0 else "keepalived") for i, n in enumerate(names)}
+    return {n: variant for n in names}
+
+
+def variants(namespace, base, only=VARIANTS):
+    """Puts one subclass of `base` per selected variant (and in `only`) into `namespace`, with VARIANT set."""
+    for v in selected_variants():
+        if v in only:
+            name = f"{base.__name__}_{v}"
+            namespace[name] = type(name, (base, unittest.TestCase), {"VARIANT": v, "__module__": base.__module__})
+
+
+class VrrpCase:
+    """A mixin for test classes expanded by variants(): each test builds its own lab with lab()."""
+
+    VARIANT = "keepalived"
+    LOG_DIR = os.environ.get("VIGIL_VRRP_LOG_DIR", "/tmp/vigil-vrrp-logs")
+
+    def lab(self, routers=2):
+        """A fresh VrrpLab, closed after the test; its logs and captures are kept in LOG_DIR/<test id>/."""
+        vl = VrrpLab(routers)
+        self.kinds = node_kinds(self.VARIANT, routers)
+        self.addCleanup(vl.close)
+        self.addCleanup(self._keep_logs, vl)
+        return vl
+
+    def start(self, vl, router, conf):
+        """Starts this variant's daemon for `router` on it."""
+        return vl.daemon(router, self.kinds[router], conf)
+
+    def assert_reaches(self, vl, vip, router, timeout=5):
+        """The client reaches `vip` by ping and TCP, and the TCP answer comes from `router`."""
+        wait_until(lambda: vl.client_reaches(vip, expect=router), timeout,
+                   what=f"client reaching {vip} on {router} (last answer: {vl.client_reaches(vip)})")
+
+    def _keep_logs(self, vl):
+        dest = os.path.join(self.LOG_DIR, self.id())
+        shutil.rmtree(dest, ignore_errors=True)
+        os.makedirs(dest, exist_ok=True)
+        for f in os.listdir(vl.tmp.name):
+            if f.endswith((".log", ".conf", ".pcap")):
+                shutil.copy(os.path.join(vl.tmp.name, f), dest)
+
 
 class Capture:
+    """tshark on the bridge, writing a pcap; returns once a marker frame from the client has been captured."""
+
+    MARKER = f"who has {SEGMENT4}.24"  # nobody's addresses: the client's ARP request for one marks the start
+
     def __init__(self, vl, name, bpf):
         self.vl = vl
         self.file = vl.path(f"{name}.pcap")
-        self.proc = vl.sw.spawn(["tshark", "-q", "-i", "br0", "-f", bpf, "-w", self.file],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        # tshark says "Capturing on 'br0'" when it is ready.
-        deadline = time.monotonic() + 15
-        line = b""
-        while time.monotonic() < deadline:
-            line = self.proc.stderr.readline()
-            if b"Capturing on" in line or not line:
+        self.proc = vl.sw.spawn(["tshark", "-l", "-P", "-n", "-i", "br0", "-f", f"({bpf}) or arp", "-w", self.file],
+                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        self._started = threading.Event()
+        threading.Thread(target=self._drain, daemon=True).start()
+        # "Capturing on" comes before the capture is live; a frame seen is proof. A new address each time, so
+        # the client sends a fresh ARP request at once.
+        deadline = time.monotonic() + 20
+        for i in itertools.count():
+            if self._started.is_set():
                 break
+            if time.monotonic() > deadline or self.proc.poll() is not None:
+                raise AssertionError("tshark did not start capturing on the bridge")
+            vl.client.run(["ping", "-c", "1", "-W", "0.1", f"{SEGMENT4}.24{i % 10}"], check=False)
+            self._started.wait(0.1)
+
+    def _drain(self):
+        for line in self.proc.stdout:
+            if self.MARKER in line.lower():
+                self._started.set()
 
     def stop(self):
         time.sleep(0.2)
         self.vl.lab.stop(self.proc, signal.SIGINT)
+        self.proc.stdout.close()
         return self.file
+
+    def times(self, display_filter):
+        """The wall-clock times (seconds since the epoch, as time.time()) of the frames matching the filter."""
+        return [float(t[0]) for t in self.fields(display_filter, "frame.time_epoch")]
 
     def fields(self, display_filter, *fields):
         """Decodes the capture with tshark: one tuple of field values per matching frame."""
