@@ -422,8 +422,9 @@ class VrrpCase:
         """A fresh VrrpLab, closed after the test; its logs and captures are kept in LOG_DIR/<test id>/."""
         vl = VrrpLab(routers)
         self.kinds = node_kinds(self.VARIANT, routers)
+        self._labs = getattr(self, "_labs", 0) + 1
         self.addCleanup(vl.close)
-        self.addCleanup(self._keep_logs, vl)
+        self.addCleanup(self._keep_logs, vl, self.id() + (f".{self._labs}" if self._labs > 1 else ""))
         return vl
 
     def start(self, vl, router, conf):
@@ -435,8 +436,8 @@ class VrrpCase:
         wait_until(lambda: vl.client_reaches(vip, expect=router), timeout,
                    what=f"client reaching {vip} on {router} (last answer: {vl.client_reaches(vip)})")
 
-    def _keep_logs(self, vl):
-        dest = os.path.join(self.LOG_DIR, self.id())
+    def _keep_logs(self, vl, name):
+        dest = os.path.join(self.LOG_DIR, name)
         shutil.rmtree(dest, ignore_errors=True)
         os.makedirs(dest, exist_ok=True)
         for f in os.listdir(vl.tmp.name):
