@@ -75,9 +75,19 @@ bool is_race(OpKind kind, int err) {
     return false;
 }
 
-// A race that leaves the table as wanted: the entry to add exists, the entry to delete is gone.
-bool race_is_success(OpKind kind) {
-    return kind == OpKind::kNewService || kind == OpKind::kDelService || kind == OpKind::kDelDest;
+// A race that leaves the table as wanted: the entry to add exists (its attributes are checked on the
+// re-read), the entry to delete is gone.
+bool race_is_success(OpKind kind, int err) {
+    switch (kind) {
+        case OpKind::kNewService:
+        case OpKind::kNewDest:
+            return err == EEXIST;
+        case OpKind::kDelService:
+        case OpKind::kDelDest:
+            return true;
+        default:
+            return false;
+    }
 }
 
 void put_op(MsgBuffer& out, std::uint16_t family, std::uint32_t seq, const IpvsOp& op) {
@@ -347,7 +357,7 @@ ApplyReport IpvsBackend::apply(const std::vector<IpvsOp>& ops) {
                 ++report.succeeded;
             } else if (is_race(op.kind, ack.error)) {
                 ++report.raced;
-                if (race_is_success(op.kind)) ++report.succeeded;
+                if (race_is_success(op.kind, ack.error)) ++report.succeeded;
             } else {
                 std::string reason = errno_text(ack.error);
                 if (!ack.message.empty()) reason += " (" + ack.message + ")";

@@ -1,7 +1,13 @@
 // vigil-ipvs-probe: drives vigil's IPVS backend alone, for the vm tests and the programming benchmark.
 //
 //   vigil-ipvs-probe status                 available, or unavailable and the kernel's reason (exit 0 / 1)
-//   vigil-ipvs-probe sync FILE [--flush]    makes the kernel's table equal FILE's; prints what it did
+//   vigil-ipvs-probe sync FILE [--flush] [--previous OLD]
+//                                           makes the kernel's table equal FILE's; prints what it did. OLD: a
+//                                           previous config whose entries are owned too (a reload)
+//   vigil-ipvs-probe race FILE              applies FILE's entries as if the kernel were empty (every NEW
+//   meets
+//                                           EEXIST when they are there): prints sent, succeeded, raced,
+//                                           failed
 //   vigil-ipvs-probe dump                   the kernel's table as vigil reads it
 //   vigil-ipvs-probe bench SERVICES DESTS   programs SERVICES x DESTS from the current table; prints the time
 //
@@ -21,6 +27,9 @@
 #include <sstream>
 #include <string>
 #include <vector>
+
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
 
 #include "checker_child/ipvs_backend.hpp"
 
@@ -151,6 +160,14 @@ Result<IpvsTable> parse_spec(std::istream& in) {
     return table;
 }
 
+Result<IpvsTable> read_spec(const std::string& path) {
+    std::ifstream file(path);
+    if (!file) return Result<IpvsTable>::failure("cannot read " + path);
+    auto spec = parse_spec(file);
+    if (!spec) return Result<IpvsTable>::failure(path + ": " + spec.reason());
+    return spec;
+}
+
 // SERVICES services 10.S.S.S:80 (TCP, wrr), each with DESTS destinations 172.16.D.D:80 weight 1..
 IpvsTable bench_table(unsigned services, unsigned dests) {
     IpvsTable table;
@@ -187,7 +204,8 @@ void print_sync(const SyncReport& r, double ms) {
 }
 
 int usage() {
-    std::cerr << "usage: vigil-ipvs-probe status | sync FILE [--flush] | dump | bench SERVICES DESTS\n";
+    std::cerr << "usage: vigil-ipvs-probe status | sync FILE [--flush] [--previous OLD] | race FILE | dump | "
+                 "bench SERVICES DESTS\n";
     return 2;
 }
 
@@ -195,6 +213,8 @@ int usage() {
 
 int main(int argc, char** argv) {
     if (argc < 2) return usage();
+    // The results go to stdout, the backend's log lines to stderr.
+    spdlog::set_default_logger(spdlog::stderr_color_st("ipvs-probe"));
     std::string cmd = argv[1];
     IpvsBackend backend;
     if (cmd == "status") {
@@ -211,21 +231,37 @@ int main(int argc, char** argv) {
     }
     IpvsTable desired;
     ReconcileOptions options;
-    if (cmd == "sync" && argc >= 3) {
-        std::ifstream file(argv[2]);
-        if (!file) return std::cerr << "cannot read " << argv[2] << "\n", 1;
-        auto spec = parse_spec(file);
-        if (!spec) return std::cerr << argv[2] << ": " << spec.reason() << "\n", 1;
+    Ownership owned;
+    if ((cmd == "sync" || cmd == "race") && argc >= 3) {
+        auto spec = read_spec(argv[2]);
+        if (!spec) return std::cerr << spec.reason() << "\n", 1;
         desired = *spec;
-        options.flush = argc >= 4 && std::string(argv[3]) == "--flush";
+        for (int i = 3; i < argc; ++i) {
+            std::string arg = argv[i];
+            if (arg == "--flush") {
+                options.flush = true;
+            } else if (arg == "--previous" && i + 1 < argc) {
+                auto previous = read_spec(argv[++i]);
+                if (!previous) return std::cerr << previous.reason() << "\n", 1;
+                owned.add(*previous);
+            } else {
+                return usage();
+            }
+        }
     } else if (cmd == "bench" && argc >= 4) {
         desired = bench_table(static_cast<unsigned>(std::stoul(argv[2])),
                               static_cast<unsigned>(std::stoul(argv[3])));
     } else {
         return usage();
     }
-    Ownership owned;
     owned.add(desired);
+    if (cmd == "race") {
+        if (!backend.open()) return std::cerr << backend.status().reason << "\n", 1;
+        ApplyReport r = backend.apply(reconcile(desired, IpvsTable{}, owned));
+        std::cout << "sent=" << r.sent << " succeeded=" << r.succeeded << " raced=" << r.raced
+                  << " failed=" << r.failed.size() << " sendmsg=" << r.sendmsg_calls << "\n";
+        return r.transport_error.empty() ? 0 : 1;
+    }
     auto start = std::chrono::steady_clock::now();
     SyncReport report = backend.sync(desired, owned, options);
     double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();

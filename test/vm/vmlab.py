@@ -158,6 +158,7 @@ class Initramfs:
             find = subprocess.Popen(["find", "."], cwd=self.root, stdout=subprocess.PIPE)
             subprocess.run(["cpio", "-o", "-H", "newc", "--quiet"], cwd=self.root, stdin=find.stdout, stdout=out,
                            check=True)
+            find.stdout.close()
             find.wait()
 
 
