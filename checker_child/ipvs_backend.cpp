@@ -357,6 +357,7 @@ ApplyReport IpvsBackend::apply(const std::vector<IpvsOp>& ops) {
                 ++report.succeeded;
             } else if (is_race(op.kind, ack.error)) {
                 ++report.raced;
+                report.races.emplace_back(op, ack.error);
                 if (race_is_success(op.kind, ack.error)) ++report.succeeded;
             } else {
                 std::string reason = errno_text(ack.error);

@@ -32,6 +32,7 @@ struct ApplyReport {
     // EEXIST on a NEW, ENOENT/ESRCH on a DEL or SET: someone else changed the table meanwhile. The caller
     // re-reads the table and reconciles again.
     std::size_t raced = 0;
+    std::vector<std::pair<IpvsOp, int>> races;  // each raced command with its errno
     std::size_t sendmsg_calls = 0;
     std::vector<std::pair<IpvsOp, std::string>> failed;  // each with the kernel's reason
     std::string transport_error;                         // the socket failed: the backend became unavailable

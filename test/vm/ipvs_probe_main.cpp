@@ -21,6 +21,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <iostream>
 #include <map>
@@ -260,6 +261,8 @@ int main(int argc, char** argv) {
         ApplyReport r = backend.apply(reconcile(desired, IpvsTable{}, owned));
         std::cout << "sent=" << r.sent << " succeeded=" << r.succeeded << " raced=" << r.raced
                   << " failed=" << r.failed.size() << " sendmsg=" << r.sendmsg_calls << "\n";
+        for (const auto& [op, err] : r.races)
+            std::cout << "race " << to_string(op) << ": " << std::strerror(err) << "\n";
         return r.transport_error.empty() ? 0 : 1;
     }
     auto start = std::chrono::steady_clock::now();
