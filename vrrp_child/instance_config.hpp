@@ -92,9 +92,13 @@ bool same_identity(const InstanceConfig& a, const InstanceConfig& b);
 struct InstanceConfigResult {
     std::optional<InstanceConfig> config;
     std::vector<std::string> errors;
+    std::vector<std::string> warnings;  // accepted but not acted on (e.g. authentication with VRRPv3)
 };
 
 // Builds the core's view of one instance from the protobuf model; `errors` names every field that is invalid.
+// track_script weights are the instance's overrides only (0 when not overridden): the caller, which sees the
+// vrrp_script blocks, fills in each script's own weight. track_virtual_server names use common/ipc/keys'
+// form.
 InstanceConfigResult make_instance_config(const vigil::config::VrrpInstance& proto);
 
 }  // namespace vigil::vrrp

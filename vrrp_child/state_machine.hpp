@@ -94,6 +94,8 @@ class Instance {
     }
     // The earliest armed deadline, if any.
     std::optional<TimePoint> next_deadline() const;
+    // The address used as ours in elections and as the advert source: unicast_src_ip, else the one set.
+    std::optional<IpAddr> primary_address() const;
     // The address of the last master heard from, if any.
     std::optional<IpAddr> master_address() const { return master_address_; }
     // Counters.
@@ -117,7 +119,6 @@ class Instance {
     void tracking_changed(TimePoint now, Actions& out);
     void update_addresses(const InstanceConfig& old, Actions& out);
     std::vector<VirtualAddress> all_addresses() const;
-    std::optional<IpAddr> primary_address() const;
     Duration skew_for(unsigned priority_value) const;
 
     InstanceConfig config_;
