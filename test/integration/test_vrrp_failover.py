@@ -58,6 +58,7 @@ class VrrpFailover(VrrpCase):
         garps = cap.times(f"arp.src.proto_ipv4 == {VIP} && arp.dst.proto_ipv4 == {VIP} "
                           f"&& eth.src == {vl.mac('r2')}")
         self.assertTrue(garps and garps[0] > crashed_at, "the new master announces the VIP by gratuitous ARP")
+        self.assertFalse(cap.fields("vrrp && vrrp.prio == 0", "ip.src"), "a crashed node says nothing")
         self.assertEqual(vl.state("r3", "VI_1"), "BACKUP")
         self.assertLess(took, mdi(100) + MARGIN)
 

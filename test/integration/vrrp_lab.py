@@ -146,6 +146,8 @@ class VrrpLab:
         return self.path(f"{router}-vigil.sock")
 
     def vigilctl(self, router, *args):
+        if not os.access(binary("vigilctl"), os.X_OK):
+            raise AssertionError(f"{binary('vigilctl')} is not built (set VIGIL_BIN)")
         return subprocess.run([binary("vigilctl"), "-s", self.control_socket(router), *args],
                               capture_output=True, text=True, timeout=10)
 
@@ -168,12 +170,16 @@ class VrrpLab:
         """A dead host, as it looks from the wire: every process in it SIGKILLed at once, its link down."""
         ns = self.routers[router]
         pids = subprocess.run(["ip", "netns", "pids", ns.name], capture_output=True, text=True).stdout.split()
-        for pid in pids:
-            try:
-                os.kill(int(pid), signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        ns.ip("link set eth0 down")
+        # Frozen first, then killed: killed one by one, a child would see its parent die and stop gracefully
+        # (keepalived's VRRP child sends priority 0), which a dead host never does.
+        for sig in (signal.SIGSTOP, signal.SIGKILL):
+            for pid in pids:
+                try:
+                    os.kill(int(pid), sig)
+                except ProcessLookupError:
+                    pass
+            if sig == signal.SIGSTOP:
+                ns.ip("link set eth0 down")
 
     def revive_link(self, router):
         self.routers[router].ip("link set eth0 up")
