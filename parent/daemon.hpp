@@ -1,12 +1,13 @@
 #pragma once
-// The supervisor: drops privileges, spawns the children, serves the control socket, handles HUP and TERM.
+// vigild's daemon mode, start to exit: privileged setup (pid file, control socket), leaving root, parsing the
+// config as the unprivileged user, then the supervisor's loop.
 
 #include "parent/options.hpp"
-#include "proto/config.pb.h"
 
 namespace vigil::parent {
 
-// Runs until SIGTERM/SIGINT. Returns the process exit status.
-int run_daemon(const Options& options, vigil::config::Config config);
+// Runs until SIGTERM/SIGINT. Returns the process exit status (0 after an orderly stop, 1 when the config is
+// invalid or the start failed).
+int run_daemon(Options options);
 
 }  // namespace vigil::parent

@@ -77,19 +77,44 @@ ParsedArgs parse_args(int argc, char** argv) {
     int c;
     while ((c = getopt_long(argc, argv, ":f:ti:PCp:nlS:Dvh", kLong, nullptr)) != -1) {
         switch (c) {
-            case 'f': o.config_file = optarg; break;
-            case 't': o.config_test = true; break;
-            case kDumpConfig: o.dump_config = true; break;
-            case kStrict: o.strict = true; break;
-            case 'i': o.config_id = optarg; break;
-            case 'P': o.vrrp_only = true; break;
-            case 'C': o.check_only = true; break;
-            case 'p': o.pid_file = optarg; break;
-            case kControlSocket: o.control_socket = optarg; break;
-            case kUser: o.user = optarg; break;
-            case 'n': break;
-            case 'l': o.log.console = true; break;
-            case 'S': o.log.syslog_facility = optarg; break;
+            case 'f':
+                o.config_file = optarg;
+                break;
+            case 't':
+                o.config_test = true;
+                break;
+            case kDumpConfig:
+                o.dump_config = true;
+                break;
+            case kStrict:
+                o.strict = true;
+                break;
+            case 'i':
+                o.config_id = optarg;
+                break;
+            case 'P':
+                o.vrrp_only = true;
+                break;
+            case 'C':
+                o.check_only = true;
+                break;
+            case 'p':
+                o.pid_file = optarg;
+                break;
+            case kControlSocket:
+                o.control_socket = optarg;
+                break;
+            case kUser:
+                o.user = optarg;
+                break;
+            case 'n':
+                break;
+            case 'l':
+                o.log.console = true;
+                break;
+            case 'S':
+                o.log.syslog_facility = optarg;
+                break;
             case kLogFile:
                 o.log.file = optarg;
                 o.log_file_given = true;

@@ -30,8 +30,8 @@ struct Options {
 struct ParsedArgs {
     Options options;
     bool exit_now = false;  // --help or --version was handled
-    std::string message;  // what --help or --version prints
-    std::string error;    // non-empty: a usage error to print
+    std::string message;    // what --help or --version prints
+    std::string error;      // non-empty: a usage error to print
 };
 
 // Parses argv. Never exits the process itself.
