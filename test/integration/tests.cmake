@@ -7,3 +7,6 @@ foreach(t ${integration_tests})
   set_tests_properties("integration: ${name}" PROPERTIES LABELS integration TIMEOUT 600
                        ENVIRONMENT "VIGIL_BIN=${CMAKE_BINARY_DIR}/bin;VIGIL_SOURCE_DIR=${PROJECT_SOURCE_DIR};PYTHONPATH=${CMAKE_CURRENT_SOURCE_DIR}/integration")
 endforeach()
+
+# Helper programs the integration tests drive (vigil-io-probe).
+include(${CMAKE_CURRENT_SOURCE_DIR}/integration/tools/tools.cmake)

@@ -1,0 +1,309 @@
+#include "vrrp_child/socket.hpp"
+
+#include <arpa/inet.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+namespace vigil::vrrp {
+namespace {
+
+using common::netlink::Error;
+using common::netlink::os_error;
+using common::netlink::success;
+
+constexpr int kIpProtoVrrp = 112;
+constexpr int kVrrpTtl = 255;
+// Larger than any VRRP packet (IPv6 with 255 addresses is 4 KiB) so that only junk can be truncated.
+constexpr std::size_t kReceiveBufferSize = 64 * 1024;
+constexpr std::size_t kIpv4MinHeader = 20;
+// Room for IP_PKTINFO + IP_TTL, or IPV6_PKTINFO + IPV6_HOPLIMIT, with their headers and padding.
+constexpr std::size_t kControlSize = 128;
+
+const asio::ip::address_v4 kGroupV4 = asio::ip::make_address_v4("224.0.0.18");
+const asio::ip::address_v6 kGroupV6 = asio::ip::make_address_v6("ff02::12");
+
+template <typename T>
+Status set_option(int fd, int level, int name, const T& value, const std::string& what) {
+    if (::setsockopt(fd, level, name, &value, sizeof value) < 0) return os_error(errno, what);
+    return success();
+}
+
+asio::ip::address from_in6(const in6_addr& a) {
+    asio::ip::address_v6::bytes_type b;
+    std::memcpy(b.data(), &a, b.size());
+    return asio::ip::address_v6(b);
+}
+
+asio::ip::address from_in4(const void* p) {
+    asio::ip::address_v4::bytes_type b;
+    std::memcpy(b.data(), p, b.size());
+    return asio::ip::address_v4(b);
+}
+
+template <typename F>
+void guarded(F&& f) {
+    try {
+        f();
+    } catch (const std::exception& e) {
+        spdlog::error("VRRP socket: handler threw: {}", e.what());
+    } catch (...) {
+        spdlog::error("VRRP socket: handler threw");
+    }
+}
+
+}  // namespace
+
+Result<std::unique_ptr<VrrpSocket>> VrrpSocket::open(asio::io_context& io, const SocketOptions& options) {
+    const int family = options.ipv6 ? AF_INET6 : AF_INET;
+    const int fd = ::socket(family, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, kIpProtoVrrp);
+    if (fd < 0) return os_error(errno, fmt::format("[{}] VRRP socket", options.ifname));
+    std::unique_ptr<VrrpSocket> socket(new VrrpSocket(io, fd, options));
+    if (Status s = socket->configure(); !s) return s.error();
+    return socket;
+}
+
+VrrpSocket::VrrpSocket(asio::io_context& io, int fd, SocketOptions options)
+    : descriptor_(io, fd), options_(std::move(options)), buffer_(kReceiveBufferSize) {}
+
+VrrpSocket::~VrrpSocket() {
+    *alive_ = false;
+    asio::error_code ignored;
+    descriptor_.close(ignored);
+}
+
+Status VrrpSocket::configure() {
+    const int fd = descriptor_.native_handle();
+    const std::string subject = fmt::format("[{}] VRRP socket", options_.ifname);
+    auto opt = [&](int level, int name, const auto& value, const char* what) {
+        return set_option(fd, level, name, value, fmt::format("{}: {}", subject, what));
+    };
+    if (::setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, options_.ifname.c_str(),
+                     static_cast<socklen_t>(options_.ifname.size())) < 0) {
+        return os_error(errno, subject + ": SO_BINDTODEVICE");
+    }
+    const int ttl = kVrrpTtl;
+    const int on = 1;
+    const int off = 0;
+    Status s = success();
+    if (!options_.ipv6) {
+        ip_mreqn mreq{};
+        mreq.imr_ifindex = options_.ifindex;
+        if (!(s = opt(IPPROTO_IP, IP_MULTICAST_IF, mreq, "IP_MULTICAST_IF"))) return s;
+        if (!(s = opt(IPPROTO_IP, IP_MULTICAST_TTL, ttl, "IP_MULTICAST_TTL"))) return s;
+        if (!(s = opt(IPPROTO_IP, IP_TTL, ttl, "IP_TTL"))) return s;
+        if (!(s = opt(IPPROTO_IP, IP_MULTICAST_LOOP, off, "IP_MULTICAST_LOOP"))) return s;
+        if (!(s = opt(IPPROTO_IP, IP_PKTINFO, on, "IP_PKTINFO"))) return s;
+        if (!(s = opt(IPPROTO_IP, IP_RECVTTL, on, "IP_RECVTTL"))) return s;
+        if (options_.join_multicast) {
+            const auto group = kGroupV4.to_bytes();
+            std::memcpy(&mreq.imr_multiaddr, group.data(), group.size());
+            if (!(s = opt(IPPROTO_IP, IP_ADD_MEMBERSHIP, mreq, "joining 224.0.0.18"))) return s;
+        }
+    } else {
+        const int ifindex = options_.ifindex;
+        if (!(s = opt(IPPROTO_IPV6, IPV6_MULTICAST_IF, ifindex, "IPV6_MULTICAST_IF"))) return s;
+        if (!(s = opt(IPPROTO_IPV6, IPV6_MULTICAST_HOPS, ttl, "IPV6_MULTICAST_HOPS"))) return s;
+        if (!(s = opt(IPPROTO_IPV6, IPV6_UNICAST_HOPS, ttl, "IPV6_UNICAST_HOPS"))) return s;
+        if (!(s = opt(IPPROTO_IPV6, IPV6_MULTICAST_LOOP, off, "IPV6_MULTICAST_LOOP"))) return s;
+        if (!(s = opt(IPPROTO_IPV6, IPV6_RECVPKTINFO, on, "IPV6_RECVPKTINFO"))) return s;
+        if (!(s = opt(IPPROTO_IPV6, IPV6_RECVHOPLIMIT, on, "IPV6_RECVHOPLIMIT"))) return s;
+        if (options_.join_multicast) {
+            ipv6_mreq mreq{};
+            const auto group = kGroupV6.to_bytes();
+            std::memcpy(&mreq.ipv6mr_multiaddr, group.data(), group.size());
+            mreq.ipv6mr_interface = static_cast<unsigned>(ifindex);
+            if (!(s = opt(IPPROTO_IPV6, IPV6_JOIN_GROUP, mreq, "joining ff02::12"))) return s;
+        }
+    }
+    return success();
+}
+
+asio::ip::address VrrpSocket::group() const {
+    if (options_.ipv6) return kGroupV6;
+    return kGroupV4;
+}
+
+void VrrpSocket::start(ReceiveHandler on_receive, DropHandler on_drop) {
+    on_receive_ = std::move(on_receive);
+    on_drop_ = std::move(on_drop);
+    arm();
+}
+
+void VrrpSocket::arm() {
+    descriptor_.async_wait(
+        asio::posix::stream_descriptor::wait_read, [this, alive = alive_](const asio::error_code& ec) {
+            if (!*alive || ec == asio::error::operation_aborted) return;
+            if (ec) {
+                spdlog::error("[{}] VRRP socket: wait failed: {}", options_.ifname, ec.message());
+                return;
+            }
+            drain();
+            if (*alive) arm();
+        });
+}
+
+void VrrpSocket::drain() {
+    const auto alive = alive_;
+    while (*alive) {
+        sockaddr_storage name{};
+        alignas(cmsghdr) std::uint8_t control[kControlSize];
+        iovec iov{buffer_.data(), buffer_.size()};
+        msghdr msg{};
+        msg.msg_name = &name;
+        msg.msg_namelen = sizeof name;
+        msg.msg_iov = &iov;
+        msg.msg_iovlen = 1;
+        msg.msg_control = control;
+        msg.msg_controllen = sizeof control;
+        const ssize_t n = ::recvmsg(descriptor_.native_handle(), &msg, MSG_DONTWAIT);
+        if (n < 0) {
+            if (errno == EAGAIN || errno == EINTR) return;
+            ++counters_.receive_errors;
+            spdlog::warn("[{}] VRRP socket: recvmsg: {}", options_.ifname, std::strerror(errno));
+            return;
+        }
+        receive_one(msg.msg_flags, static_cast<std::size_t>(n), &name, msg.msg_controllen ? control : nullptr,
+                    msg.msg_controllen);
+    }
+}
+
+void VrrpSocket::drop(const std::string& reason) {
+    ++counters_.dropped_malformed;
+    if (on_drop_) guarded([&] { on_drop_(reason); });
+}
+
+void VrrpSocket::receive_one(int flags, std::size_t length, const void* name, const void* control,
+                             std::size_t control_length) {
+    if ((flags & MSG_TRUNC) != 0) return drop(fmt::format("datagram longer than {} bytes", buffer_.size()));
+    if ((flags & MSG_CTRUNC) != 0) return drop("control data truncated");
+
+    ReceivedDatagram d;
+    d.ifindex = options_.ifindex;
+    std::span<const std::uint8_t> bytes(buffer_.data(), length);
+
+    // Ancillary data: destination, arrival interface, TTL / hop limit.
+    msghdr msg{};
+    msg.msg_control = const_cast<void*>(control);
+    msg.msg_controllen = control_length;
+    for (cmsghdr* c = control ? CMSG_FIRSTHDR(&msg) : nullptr; c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
+        if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
+            in_pktinfo info;
+            std::memcpy(&info, CMSG_DATA(c), sizeof info);
+            d.destination = from_in4(&info.ipi_addr);
+            d.ifindex = info.ipi_ifindex;
+        } else if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_TTL) {
+            std::memcpy(&d.ttl, CMSG_DATA(c), sizeof d.ttl);
+        } else if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO) {
+            in6_pktinfo info;
+            std::memcpy(&info, CMSG_DATA(c), sizeof info);
+            d.destination = from_in6(info.ipi6_addr);
+            d.ifindex = static_cast<int>(info.ipi6_ifindex);
+        } else if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_HOPLIMIT) {
+            std::memcpy(&d.ttl, CMSG_DATA(c), sizeof d.ttl);
+        }
+    }
+
+    if (options_.ipv6) {
+        sockaddr_in6 from;
+        std::memcpy(&from, name, sizeof from);
+        d.source = from_in6(from.sin6_addr);
+        d.payload = bytes;  // IPv6 raw sockets deliver the payload without the IPv6 header
+    } else {
+        // IPv4 raw sockets deliver the IP header too; its length field says where VRRP starts.
+        if (bytes.size() < kIpv4MinHeader)
+            return drop(fmt::format("{} bytes: shorter than an IPv4 header", length));
+        const std::size_t header = static_cast<std::size_t>(bytes[0] & 0x0f) * 4;
+        const std::size_t total = (static_cast<std::size_t>(bytes[2]) << 8) | bytes[3];
+        if ((bytes[0] >> 4) != 4 || header < kIpv4MinHeader || header > bytes.size() || total < header) {
+            return drop("malformed IPv4 header");
+        }
+        sockaddr_in from;
+        std::memcpy(&from, name, sizeof from);
+        d.source = from_in4(&from.sin_addr);
+        if (d.destination.is_unspecified()) d.destination = from_in4(bytes.data() + 16);
+        if (d.ttl < 0) d.ttl = bytes[8];
+        d.payload = bytes.subspan(header, std::min(total, bytes.size()) - header);
+    }
+    ++counters_.received;
+    if (on_receive_) guarded([&] { on_receive_(d); });
+}
+
+Status VrrpSocket::send(std::span<const std::uint8_t> vrrp, const asio::ip::address& destination,
+                        const std::optional<asio::ip::address>& source) {
+    const std::string subject = fmt::format("[{}] VRRP send to {}", options_.ifname, destination.to_string());
+    if (destination.is_v6() != options_.ipv6 || (source && source->is_v6() != options_.ipv6)) {
+        ++counters_.send_errors;
+        return Error{EAFNOSUPPORT, subject + ": address of the other family"};
+    }
+    iovec iov{const_cast<std::uint8_t*>(vrrp.data()), vrrp.size()};
+    msghdr msg{};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    alignas(cmsghdr) std::uint8_t control[kControlSize] = {};
+    sockaddr_in to4{};
+    sockaddr_in6 to6{};
+
+    if (!options_.ipv6) {
+        to4.sin_family = AF_INET;
+        const auto b = destination.to_v4().to_bytes();
+        std::memcpy(&to4.sin_addr, b.data(), b.size());
+        msg.msg_name = &to4;
+        msg.msg_namelen = sizeof to4;
+        if (source) {
+            // The source address of a raw IPv4 packet without IP_HDRINCL is taken from ipi_spec_dst.
+            msg.msg_control = control;
+            msg.msg_controllen = CMSG_SPACE(sizeof(in_pktinfo));
+            cmsghdr* c = CMSG_FIRSTHDR(&msg);
+            c->cmsg_level = IPPROTO_IP;
+            c->cmsg_type = IP_PKTINFO;
+            c->cmsg_len = CMSG_LEN(sizeof(in_pktinfo));
+            in_pktinfo info{};
+            info.ipi_ifindex = options_.ifindex;
+            const auto s = source->to_v4().to_bytes();
+            std::memcpy(&info.ipi_spec_dst, s.data(), s.size());
+            std::memcpy(CMSG_DATA(c), &info, sizeof info);
+        }
+    } else {
+        to6.sin6_family = AF_INET6;
+        const auto v6 = destination.to_v6();
+        const auto b = v6.to_bytes();
+        std::memcpy(&to6.sin6_addr, b.data(), b.size());
+        if (v6.is_link_local() || v6.is_multicast_link_local()) to6.sin6_scope_id = options_.ifindex;
+        msg.msg_name = &to6;
+        msg.msg_namelen = sizeof to6;
+        if (source) {
+            msg.msg_control = control;
+            msg.msg_controllen = CMSG_SPACE(sizeof(in6_pktinfo));
+            cmsghdr* c = CMSG_FIRSTHDR(&msg);
+            c->cmsg_level = IPPROTO_IPV6;
+            c->cmsg_type = IPV6_PKTINFO;
+            c->cmsg_len = CMSG_LEN(sizeof(in6_pktinfo));
+            in6_pktinfo info{};
+            info.ipi6_ifindex = static_cast<unsigned>(options_.ifindex);
+            const auto s = source->to_v6().to_bytes();
+            std::memcpy(&info.ipi6_addr, s.data(), s.size());
+            std::memcpy(CMSG_DATA(c), &info, sizeof info);
+        }
+    }
+    const ssize_t n = ::sendmsg(descriptor_.native_handle(), &msg, MSG_DONTWAIT);
+    if (n < 0) {
+        ++counters_.send_errors;
+        return os_error(errno, subject);
+    }
+    ++counters_.sent;
+    return success();
+}
+
+Status VrrpSocket::send_multicast(std::span<const std::uint8_t> vrrp,
+                                  const std::optional<asio::ip::address>& source) {
+    return send(vrrp, group(), source);
+}
+
+}  // namespace vigil::vrrp

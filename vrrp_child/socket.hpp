@@ -1,0 +1,103 @@
+#pragma once
+// The raw IP socket of VRRP (protocol 112) on one interface and one family, on an Asio loop.
+//
+// IPv4: joined to 224.0.0.18 on the interface (ip_mreqn), bound to the device, TTL and multicast TTL 255,
+// multicast loop off; IP_PKTINFO and IP_RECVTTL tell the destination, interface and TTL of what arrives.
+// IPv6: joined to ff02::12, hop limits 255, IPV6_RECVPKTINFO and IPV6_RECVHOPLIMIT. The kernel computes no
+// checksum for protocol 112: the bytes handed to send() carry the VRRP checksum the caller computed.
+// Nothing here throws into the loop: errors are returned or counted.
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include <asio/io_context.hpp>
+#include <asio/ip/address.hpp>
+#include <asio/posix/stream_descriptor.hpp>
+
+#include "common/netlink/result.hpp"
+
+namespace vigil::vrrp {
+
+using common::netlink::Result;
+using common::netlink::Status;
+
+// One datagram as received: the VRRP bytes (the IP payload) and what the IP layer knew about them.
+struct ReceivedDatagram {
+    std::span<const std::uint8_t> payload;
+    asio::ip::address source;
+    asio::ip::address destination;  // the group, or our unicast address
+    int ttl = -1;                   // TTL (IPv4) or hop limit (IPv6); -1 if the kernel did not say
+    int ifindex = 0;                // the interface it arrived on
+};
+
+// Counters the socket keeps; the caller reads them for status.
+struct SocketCounters {
+    std::uint64_t received = 0;           // datagrams handed to the receive handler
+    std::uint64_t dropped_malformed = 0;  // truncated, or an IPv4 header that does not parse
+    std::uint64_t receive_errors = 0;     // recvmsg failures other than "nothing to read"
+    std::uint64_t sent = 0;
+    std::uint64_t send_errors = 0;
+};
+
+struct SocketOptions {
+    int ifindex = 0;
+    std::string ifname;  // for SO_BINDTODEVICE and log lines
+    bool ipv6 = false;
+    bool join_multicast = true;  // false for an interface that only talks to unicast peers
+};
+
+class VrrpSocket {
+  public:
+    using ReceiveHandler = std::function<void(const ReceivedDatagram&)>;
+    // Called with a short reason for each datagram dropped before it reached the receive handler.
+    using DropHandler = std::function<void(const std::string& reason)>;
+
+    // Opens and configures the socket. Needs CAP_NET_RAW.
+    static Result<std::unique_ptr<VrrpSocket>> open(asio::io_context& io, const SocketOptions& options);
+
+    ~VrrpSocket();
+    VrrpSocket(const VrrpSocket&) = delete;
+    VrrpSocket& operator=(const VrrpSocket&) = delete;
+
+    // Starts delivering datagrams to `on_receive` (and drops to `on_drop`, if set), until destruction.
+    void start(ReceiveHandler on_receive, DropHandler on_drop = {});
+
+    // Sends `vrrp` (the IP payload) to `destination` (the group or a unicast peer) with TTL / hop limit 255,
+    // from `source` when given (unicast_src_ip, or the link-local address for IPv6), else the kernel's
+    // choice. Never blocks: a full socket buffer is an error (EAGAIN) like any other.
+    Status send(std::span<const std::uint8_t> vrrp, const asio::ip::address& destination,
+                const std::optional<asio::ip::address>& source = std::nullopt);
+
+    // Sends to the VRRP multicast group of the socket's family (224.0.0.18 or ff02::12).
+    Status send_multicast(std::span<const std::uint8_t> vrrp,
+                          const std::optional<asio::ip::address>& source = std::nullopt);
+
+    // The group this socket's family uses.
+    asio::ip::address group() const;
+    const SocketOptions& options() const { return options_; }
+    const SocketCounters& counters() const { return counters_; }
+
+  private:
+    VrrpSocket(asio::io_context& io, int fd, SocketOptions options);
+    Status configure();
+    void arm();
+    void drain();
+    void receive_one(int flags_received, std::size_t length, const void* name, const void* control,
+                     std::size_t control_length);
+    void drop(const std::string& reason);
+
+    asio::posix::stream_descriptor descriptor_;
+    SocketOptions options_;
+    ReceiveHandler on_receive_;
+    DropHandler on_drop_;
+    SocketCounters counters_;
+    std::vector<std::uint8_t> buffer_;
+    std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
+}  // namespace vigil::vrrp
