@@ -1,0 +1,258 @@
+#include "checker_child/engine.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "checker_child/script_runner.hpp"
+
+namespace vigil::check {
+
+namespace {
+
+constexpr Duration kScriptTimeout{std::chrono::seconds(30)};
+
+// Runs one check; an exception (a bug, or bad_alloc) becomes a failed result instead of crossing the loop.
+asio::awaitable<CheckResult> run_guarded(std::shared_ptr<Check> check) {
+    CheckResult result;
+    std::string error;
+    try {
+        result = co_await check->run();
+    } catch (const std::exception& e) {
+        error = e.what();
+    }
+    if (!error.empty()) result = CheckResult{false, "internal error: " + error, {}};
+    co_return result;
+}
+
+}  // namespace
+
+struct Engine::Slot {
+    explicit Slot(const asio::any_io_executor& executor) : timer(executor) {}
+    std::shared_ptr<Check> check;
+    asio::steady_timer timer;
+    bool running = false;
+};
+
+struct Engine::VirtualServer {
+    explicit VirtualServer(const VirtualServerSpec& spec) : quorum(spec) {}
+    QuorumState quorum;
+    std::vector<RealServerState> states;
+    std::vector<std::vector<std::unique_ptr<Slot>>> slots;  // [real server][checker]
+    std::vector<DesiredDestination> published;
+    bool ever_published = false;
+    bool suspended = false;
+    uint64_t epoch = 0;  // bumped on suspend/stop: results of checks started before are dropped
+};
+
+Engine::Engine(asio::any_io_executor executor, CheckerConfig config, Sinks sinks, RandomSource random)
+    : executor_(std::move(executor)),
+      config_(std::move(config)),
+      sinks_(std::move(sinks)),
+      random_(std::move(random)),
+      alive_(std::make_shared<bool>(true)) {
+    for (const auto& vs : config_.virtual_servers) {
+        auto runtime = std::make_unique<VirtualServer>(vs);
+        for (const auto& rs : vs.real_servers) {
+            runtime->states.emplace_back(rs);
+            auto& slots = runtime->slots.emplace_back();
+            for (const auto& spec : rs.checks) {
+                auto slot = std::make_unique<Slot>(executor_);
+                slot->check = make_check(spec, rs);
+                slots.push_back(std::move(slot));
+            }
+        }
+        runtime->suspended = !vs.ha_suspend_instance.empty();
+        servers_.push_back(std::move(runtime));
+    }
+}
+
+Engine::~Engine() {
+    *alive_ = false;
+    for (auto& vs : servers_) {
+        for (auto& slots : vs->slots) {
+            for (auto& slot : slots) slot->timer.cancel();
+        }
+    }
+}
+
+void Engine::start() {
+    if (started_) return;
+    started_ = true;
+    for (std::size_t v = 0; v < servers_.size(); ++v) {
+        auto& vs = *servers_[v];
+        const auto& spec = config_.virtual_servers[v];
+        vs.quorum.init(live_weight(vs.states));
+        spdlog::info("[{}] starting with quorum {} (live weight {}, quorum {}, hysteresis {}){}", spec.name,
+                     vs.quorum.up() ? "up" : "down", vs.quorum.live_weight(), spec.quorum, spec.hysteresis,
+                     vs.suspended ? ", suspended until " + spec.ha_suspend_instance + " is MASTER" : "");
+        if (sinks_.on_quorum) sinks_.on_quorum({spec.name, vs.quorum.up(), vs.quorum.live_weight()});
+        if (!vs.quorum.up()) run_command(spec.quorum_down, {});
+        publish_destinations(v, true);
+        if (!vs.suspended) resume(v);
+    }
+}
+
+void Engine::resume(std::size_t v) {
+    auto& vs = *servers_[v];
+    vs.suspended = false;
+    const auto& spec = config_.virtual_servers[v];
+    for (std::size_t r = 0; r < spec.real_servers.size(); ++r) {
+        for (std::size_t c = 0; c < spec.real_servers[r].checks.size(); ++c) {
+            schedule(v, r, c, vs.states[r].checkers()[c].first_delay(random_));
+        }
+    }
+}
+
+void Engine::suspend(std::size_t v) {
+    auto& vs = *servers_[v];
+    vs.suspended = true;
+    ++vs.epoch;
+    for (auto& slots : vs.slots) {
+        for (auto& slot : slots) slot->timer.cancel();
+    }
+}
+
+void Engine::stop() {
+    if (!started_) return;
+    started_ = false;
+    for (std::size_t v = 0; v < servers_.size(); ++v) {
+        auto& vs = *servers_[v];
+        const auto& spec = config_.virtual_servers[v];
+        suspend(v);
+        if (!spec.omega) continue;
+        for (std::size_t r = 0; r < spec.real_servers.size(); ++r) {
+            const auto& rs = spec.real_servers[r];
+            if (vs.states[r].up()) run_command(rs.notify_down, {});
+        }
+        if (vs.quorum.up()) run_command(spec.quorum_down, {});
+    }
+}
+
+void Engine::set_vrrp_state(const std::string& instance, bool master) {
+    for (std::size_t v = 0; v < servers_.size(); ++v) {
+        const auto& spec = config_.virtual_servers[v];
+        if (spec.ha_suspend_instance != instance) continue;
+        auto& vs = *servers_[v];
+        if (master && vs.suspended) {
+            spdlog::info("[{}] {} is MASTER: checks resume", spec.name, instance);
+            if (started_)
+                resume(v);
+            else
+                vs.suspended = false;
+        } else if (!master && !vs.suspended) {
+            spdlog::info("[{}] {} is not MASTER: checks suspended (ha_suspend)", spec.name, instance);
+            suspend(v);
+        }
+    }
+}
+
+void Engine::schedule(std::size_t v, std::size_t r, std::size_t c, Duration delay) {
+    auto& slot = *servers_[v]->slots[r][c];
+    slot.timer.expires_after(delay);
+    slot.timer.async_wait(
+        [this, alive = alive_, v, r, c, epoch = servers_[v]->epoch](const std::error_code& ec) {
+            if (ec || !*alive || servers_[v]->epoch != epoch) return;
+            launch(v, r, c);
+        });
+}
+
+void Engine::launch(std::size_t v, std::size_t r, std::size_t c) {
+    auto& vs = *servers_[v];
+    auto& slot = *vs.slots[r][c];
+    if (vs.suspended || slot.running) return;
+    slot.running = true;
+    asio::co_spawn(
+        executor_, run_guarded(slot.check),
+        [this, alive = alive_, v, r, c, epoch = vs.epoch](std::exception_ptr error, CheckResult result) {
+            if (!*alive) return;
+            if (error) result = CheckResult{false, "internal error", {}};
+            on_result(v, r, c, epoch, result);
+        });
+}
+
+void Engine::on_result(std::size_t v, std::size_t r, std::size_t c, uint64_t epoch,
+                       const CheckResult& result) {
+    auto& vs = *servers_[v];
+    vs.slots[r][c]->running = false;
+    if (vs.epoch != epoch || vs.suspended) return;  // suspended or stopped while it ran
+    const auto& spec = config_.virtual_servers[v];
+    const auto& rs = spec.real_servers[r];
+    auto& state = vs.states[r];
+    const auto& checker_before = state.checkers()[c];
+    const bool checker_was_up = checker_before.up();
+    const auto outcome = state.on_result(c, result);
+    const auto& checker = state.checkers()[c];
+    const std::string subject = spec.name + " -> " + format_endpoint(rs.ip, rs.port);
+    const std::string type = check_type_name(rs.checks[c].params);
+    if (!result.ok && checker.up()) {
+        spdlog::info("[{}] {} failed: {}, retry {} of {}", subject, type, result.reason, checker.failures(),
+                     rs.checks[c].timing.retry);
+    } else if (checker_was_up != checker.up()) {
+        spdlog::info("[{}] {} {}: {}", subject, type, checker.up() ? "succeeded" : "failed", result.reason);
+    } else if (result.ok && !checker.up()) {
+        spdlog::info("[{}] {} succeeded: {}, {} of {} to come up", subject, type, result.reason,
+                     checker.successes(), rs.checks[c].timing.rise);
+    }
+    if (outcome.changed) {
+        const bool up = state.up();
+        spdlog::info("[{}] real server {} (weight {}): {}", subject, up ? "UP" : "DOWN", state.weight(),
+                     state.reason());
+        if (sinks_.on_health) {
+            sinks_.on_health({spec.name, rs.ip, rs.port, up, state.weight(), state.reason()});
+        }
+        run_command(up ? rs.notify_up : rs.notify_down, {});
+        if (vs.quorum.update(live_weight(vs.states))) {
+            spdlog::info("[{}] {} quorum (live weight {}, quorum {}, hysteresis {})", spec.name,
+                         vs.quorum.up() ? "gained" : "lost", vs.quorum.live_weight(), spec.quorum,
+                         spec.hysteresis);
+            if (sinks_.on_quorum) sinks_.on_quorum({spec.name, vs.quorum.up(), vs.quorum.live_weight()});
+            run_command(vs.quorum.up() ? spec.quorum_up : spec.quorum_down, {});
+        }
+        publish_destinations(v, false);
+    }
+    schedule(v, r, c, outcome.next);
+}
+
+void Engine::publish_destinations(std::size_t v, bool force) {
+    auto& vs = *servers_[v];
+    const auto& spec = config_.virtual_servers[v];
+    auto wanted = desired_destinations(spec, vs.states, vs.quorum.up());
+    if (!force && vs.ever_published && wanted == vs.published) return;
+    vs.published = std::move(wanted);
+    vs.ever_published = true;
+    if (sinks_.on_destinations) sinks_.on_destinations({v, spec.name, vs.published});
+}
+
+void Engine::run_command(const ScriptCommand& command, const std::vector<std::string>& extra_args) {
+    if (command.command.empty()) return;
+    ScriptRun run;
+    run.argv = split_command(command.command);
+    run.argv.insert(run.argv.end(), extra_args.begin(), extra_args.end());
+    run.timeout = kScriptTimeout;
+    run.user = command.user;
+    run.group = command.group;
+    spawn_script(executor_, std::move(run));
+}
+
+std::vector<VirtualServerStatus> Engine::status() const {
+    std::vector<VirtualServerStatus> out;
+    for (std::size_t v = 0; v < servers_.size(); ++v) {
+        const auto& vs = *servers_[v];
+        const auto& spec = config_.virtual_servers[v];
+        VirtualServerStatus s{spec.name, vs.quorum.up(), live_weight(vs.states), vs.suspended, {}};
+        for (std::size_t r = 0; r < spec.real_servers.size(); ++r) {
+            const auto& rs = spec.real_servers[r];
+            const auto& state = vs.states[r];
+            RealServerStatus rst{rs.ip, rs.port, state.up(), state.weight(), state.reason(), {}};
+            for (std::size_t c = 0; c < rs.checks.size(); ++c) {
+                const auto& ck = state.checkers()[c];
+                rst.checkers.push_back({check_type_name(rs.checks[c].params), ck.up(), ck.last().reason,
+                                        ck.failures(), ck.successes()});
+            }
+            s.real_servers.push_back(std::move(rst));
+        }
+        out.push_back(std::move(s));
+    }
+    return out;
+}
+
+}  // namespace vigil::check

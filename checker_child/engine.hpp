@@ -1,0 +1,113 @@
+#pragma once
+// The check engine: runs every real server's checks on the checker's event loop, feeds their results to the
+// decision logic (health.hpp) and reports what changed. It does no IPVS itself: it hands the IPVS side the
+// destinations each virtual server should have, and the parent the health changes.
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <asio.hpp>
+
+#include "checker_child/check.hpp"
+#include "checker_child/checker_config.hpp"
+#include "checker_child/health.hpp"
+
+namespace vigil::check {
+
+// A real server's health changed (up/down or weight).
+struct HealthEvent {
+    std::string virtual_server;
+    std::string ip;
+    uint16_t port = 0;
+    bool up = false;
+    int weight = 0;
+    std::string reason;
+};
+
+// A virtual server's quorum changed.
+struct QuorumEvent {
+    std::string virtual_server;
+    bool up = false;
+    long live_weight = 0;
+};
+
+// The IPVS destinations a virtual server should now have (all of them, not a diff).
+struct DestinationsEvent {
+    std::size_t index = 0;  // in CheckerConfig::virtual_servers
+    std::string virtual_server;
+    std::vector<DesiredDestination> destinations;
+};
+
+struct CheckerStatus {
+    std::string type;
+    bool up = false;
+    std::string reason;
+    int failures = 0;
+    int successes = 0;
+};
+
+struct RealServerStatus {
+    std::string ip;
+    uint16_t port = 0;
+    bool up = false;
+    int weight = 0;
+    std::string reason;
+    std::vector<CheckerStatus> checkers;
+};
+
+struct VirtualServerStatus {
+    std::string name;
+    bool quorum_up = false;
+    long live_weight = 0;
+    bool suspended = false;  // ha_suspend and its instance is not MASTER
+    std::vector<RealServerStatus> real_servers;
+};
+
+class Engine {
+  public:
+    struct Sinks {
+        std::function<void(const HealthEvent&)> on_health;
+        std::function<void(const QuorumEvent&)> on_quorum;
+        std::function<void(const DestinationsEvent&)> on_destinations;
+    };
+
+    Engine(asio::any_io_executor executor, CheckerConfig config, Sinks sinks,
+           RandomSource random = default_random_source());
+    ~Engine();
+    Engine(const Engine&) = delete;
+    Engine& operator=(const Engine&) = delete;
+
+    // Reports every virtual server's initial destinations and quorum, then schedules the first checks, each
+    // at a random point within its warmup.
+    void start();
+    // Stops every check. Under omega, runs quorum_down (when quorum is up) and notify_down of live servers.
+    void stop();
+    // The VRRP child's state of `instance`: virtual servers under ha_suspend check only while it is MASTER.
+    void set_vrrp_state(const std::string& instance, bool master);
+    // Everything status shows.
+    std::vector<VirtualServerStatus> status() const;
+
+  private:
+    struct Slot;
+    struct VirtualServer;
+
+    void schedule(std::size_t vs, std::size_t rs, std::size_t ck, Duration delay);
+    void launch(std::size_t vs, std::size_t rs, std::size_t ck);
+    void on_result(std::size_t vs, std::size_t rs, std::size_t ck, uint64_t epoch, const CheckResult& result);
+    void publish_destinations(std::size_t vs, bool force);
+    void suspend(std::size_t vs);
+    void resume(std::size_t vs);
+    void run_command(const ScriptCommand& command, const std::vector<std::string>& extra_args);
+
+    asio::any_io_executor executor_;
+    CheckerConfig config_;
+    Sinks sinks_;
+    RandomSource random_;
+    std::vector<std::unique_ptr<VirtualServer>> servers_;
+    std::shared_ptr<bool> alive_;
+    bool started_ = false;
+};
+
+}  // namespace vigil::check

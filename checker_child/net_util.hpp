@@ -1,0 +1,64 @@
+#pragma once
+// Small helpers the network checks share: a deadline that aborts a whole check, connecting with bindto /
+// bind_port / bind_if, and turning errors into the short reasons status shows.
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include <asio.hpp>
+
+#include "checker_child/checker_config.hpp"
+
+namespace vigil::check {
+
+// Calls `on_expire` once when `timeout` passes, unless destroyed first. Checks pass a function that closes
+// their socket, so whatever operation is pending completes at once with an error and the check reports the
+// timeout.
+class Deadline {
+  public:
+    Deadline(const asio::any_io_executor& executor, Duration timeout, std::function<void()> on_expire);
+    ~Deadline();
+    Deadline(const Deadline&) = delete;
+    Deadline& operator=(const Deadline&) = delete;
+
+    // True once the timeout has passed.
+    bool expired() const { return state_->expired; }
+    // "timeout after 3 s".
+    std::string reason() const;
+
+  private:
+    struct State {
+        bool armed = true;
+        bool expired = false;
+        std::function<void()> on_expire;
+    };
+    asio::steady_timer timer_;
+    std::shared_ptr<State> state_;
+    Duration timeout_;
+};
+
+// "3 s", "0.5 s".
+std::string format_duration(Duration d);
+
+// An error code as a short lower-case reason: "connection refused".
+std::string describe_error(const std::error_code& ec);
+
+// Parses an IPv4 or IPv6 address (an IPv6 one may carry %scope); the error explains a bad one.
+asio::ip::address parse_address(const std::string& text, std::error_code& ec);
+
+// Opens `socket` for the target's address family, binds it as the target says and connects. Returns the error
+// (empty on success).
+asio::awaitable<std::error_code> connect_tcp(asio::ip::tcp::socket& socket, const ConnectTarget& target);
+
+// Opens and binds a UDP socket for the target and connects it (so ICMP errors come back as recv errors).
+std::error_code open_udp(asio::ip::udp::socket& socket, const ConnectTarget& target);
+
+// Closes a socket, ignoring errors (used from deadlines).
+template <typename Socket>
+void close_quietly(Socket& socket) {
+    std::error_code ignored;
+    socket.close(ignored);
+}
+
+}  // namespace vigil::check
