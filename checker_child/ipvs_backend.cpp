@@ -27,6 +27,11 @@ using Clock = std::chrono::steady_clock;
 constexpr std::size_t kAckSlots = 256;        // datagrams per recvmmsg when collecting acks
 constexpr std::size_t kAckSlotSize = 1024;    // an ack with NETLINK_CAP_ACK and an extended message fits
 constexpr std::size_t kDumpBuffer = 1 << 16;  // the kernel's dump datagrams are at most 32 KiB
+// Bytes of commands per sendmsg: netlink refuses a message larger than the socket's send buffer (208 KiB by
+// default), and one command is at most ~200 bytes.
+constexpr std::size_t kMaxBatchBytes = 96 * 1024;
+// Receive-buffer bytes one ack takes (its skb's truesize, with margin): acks that do not fit are dropped.
+constexpr int kAckTruesize = 1024;
 
 std::string errno_text(int err) {
     return std::strerror(err);
@@ -157,6 +162,12 @@ bool IpvsBackend::open() {
     int size = options_.receive_buffer;
     if (::setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof size) < 0)
         ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
+    // Without CAP_NET_ADMIN the buffer stays at rmem_max: fewer commands per batch then, never lost acks.
+    int granted = 0;
+    socklen_t len = sizeof granted;
+    ::getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &granted, &len);
+    batch_limit_ =
+        std::clamp<std::size_t>(static_cast<std::size_t>(granted / kAckTruesize), 16, options_.batch);
     sockaddr_nl local{};
     local.nl_family = AF_NETLINK;
     if (::bind(fd, reinterpret_cast<sockaddr*>(&local), sizeof local) < 0) {
@@ -338,11 +349,17 @@ ApplyReport IpvsBackend::apply(const std::vector<IpvsOp>& ops) {
         return report;
     }
     MsgBuffer buffer;
-    for (std::size_t start = 0; start < ops.size(); start += options_.batch) {
-        std::size_t count = std::min(options_.batch, ops.size() - start);
-        std::uint32_t first = next_seq(count);
+    std::size_t start = 0;
+    while (start < ops.size()) {
+        // A batch ends at the command count the receive buffer has room to ack, or at a size netlink accepts.
+        std::uint32_t first = seq_;
+        std::size_t count = 0;
         buffer.clear();
-        for (std::size_t i = 0; i < count; ++i) put_op(buffer, status_.family_id, first + i, ops[start + i]);
+        while (start + count < ops.size() && count < batch_limit_ && buffer.size() < kMaxBatchBytes) {
+            put_op(buffer, status_.family_id, first + static_cast<std::uint32_t>(count), ops[start + count]);
+            ++count;
+        }
+        next_seq(count);
         std::string error;
         if (!send_buffer(buffer, error)) {
             report.transport_error = error;
@@ -370,6 +387,7 @@ ApplyReport IpvsBackend::apply(const std::vector<IpvsOp>& ops) {
             mark_unavailable("waiting for IPVS acks: " + error);
             return report;
         }
+        start += count;
     }
     return report;
 }

@@ -76,10 +76,12 @@ class IpvsFd {
 class IpvsBackend {
   public:
     struct Options {
-        std::chrono::milliseconds timeout{
-            3000};                     // the longest we wait for the kernel's answer to one request
-        std::size_t batch = 256;       // commands per sendmsg
-        int receive_buffer = 8 << 20;  // SO_RCVBUF(FORCE): room for a whole batch of acks
+        // The longest we wait for the kernel's answer to one request.
+        std::chrono::milliseconds timeout{3000};
+        // Commands per sendmsg, at most (fewer when the receive buffer granted is small).
+        std::size_t batch = 256;
+        // SO_RCVBUF(FORCE): room for a whole batch of acks.
+        int receive_buffer = 8 << 20;
     };
 
     IpvsBackend();
@@ -124,6 +126,8 @@ class IpvsBackend {
     IpvsStatus status_;
     IpvsFd fd_;
     std::uint32_t seq_ = 0;
+    std::size_t batch_limit_ =
+        16;  // commands per sendmsg, from Options::batch and the granted receive buffer
     int failures_ = 0;
 };
 

@@ -51,8 +51,9 @@ void put_service_key(nlmsghdr* nlh, const ServiceKey& key) {
     mnl_attr_put_u16(nlh, IPVS_SVC_ATTR_PORT, htons(key.port));
 }
 
-std::uint32_t netmask_to_kernel(std::uint16_t family, std::uint32_t netmask) {
-    return family == AF_INET ? htonl(netmask) : netmask;
+std::uint32_t netmask_to_kernel(const Service& service) {
+    std::uint32_t netmask = service.effective_netmask();
+    return service.key.family == AF_INET ? htonl(netmask) : netmask;
 }
 
 void put_service_nest(nlmsghdr* nlh, const Service& service, bool full) {
@@ -64,7 +65,7 @@ void put_service_nest(nlmsghdr* nlh, const Service& service, bool full) {
         ip_vs_flags flags{service.flags & ~kSvcFlagHashed, 0xffffffff};
         mnl_attr_put(nlh, IPVS_SVC_ATTR_FLAGS, sizeof flags, &flags);
         mnl_attr_put_u32(nlh, IPVS_SVC_ATTR_TIMEOUT, service.timeout);
-        mnl_attr_put_u32(nlh, IPVS_SVC_ATTR_NETMASK, netmask_to_kernel(service.key.family, service.netmask));
+        mnl_attr_put_u32(nlh, IPVS_SVC_ATTR_NETMASK, netmask_to_kernel(service));
     }
     mnl_attr_nest_end(nlh, nest);
 }

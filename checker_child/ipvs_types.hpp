@@ -56,13 +56,20 @@ struct Service {
     std::uint32_t timeout = 0;      // persistence_timeout, seconds
     // persistence_granularity: for IPv4 a mask in host order (0xffffff00 for a /24; 0xffffffff by default);
     // for IPv6 a prefix length (128 by default). The codec converts to the kernel's network order.
+    // An IPv6 service's value above 128 (the IPv4 default left in place) means 128: see effective_netmask().
     std::uint32_t netmask = 0xffffffff;
     std::string pe_name;  // persistence engine ("sip"); empty for none
+
+    // The granularity as the kernel holds it: an IPv6 prefix length is at most 128 (it refuses more).
+    std::uint32_t effective_netmask() const {
+        return key.family == AF_INET6 && (netmask == 0 || netmask > 128) ? 128 : netmask;
+    }
 
     // Attributes compared by the reconciler; the kernel's own HASHED flag is not one of them.
     bool same_attributes(const Service& other) const {
         return scheduler == other.scheduler && (flags & ~kSvcFlagHashed) == (other.flags & ~kSvcFlagHashed) &&
-               timeout == other.timeout && netmask == other.netmask && pe_name == other.pe_name;
+               timeout == other.timeout && effective_netmask() == other.effective_netmask() &&
+               pe_name == other.pe_name;
     }
 };
 

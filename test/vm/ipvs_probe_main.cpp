@@ -19,8 +19,10 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <iostream>
@@ -217,7 +219,11 @@ int main(int argc, char** argv) {
     // The results go to stdout, the backend's log lines to stderr.
     spdlog::set_default_logger(spdlog::stderr_color_st("ipvs-probe"));
     std::string cmd = argv[1];
-    IpvsBackend backend;
+    IpvsBackend::Options backend_options;
+    // VIGIL_IPVS_BATCH: commands per sendmsg, to measure what batching buys.
+    if (const char* batch = std::getenv("VIGIL_IPVS_BATCH"))
+        backend_options.batch = std::max(1ul, std::stoul(batch));
+    IpvsBackend backend(backend_options);
     if (cmd == "status") {
         bool up = backend.open();
         std::cout << (up ? "available" : "unavailable: " + backend.status().reason) << "\n";

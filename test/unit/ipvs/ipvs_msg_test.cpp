@@ -107,6 +107,24 @@ TEST_CASE("an IPv6 UDP service with one-packet scheduling and a prefix-length gr
     CHECK(out == genl(kFamily, kReqAck, 3, 1, 1, svc));
 }
 
+TEST_CASE("an IPv6 service left with the IPv4 default granularity sends prefix length 128", "[ipvs][msg]") {
+    Service s;
+    s.key.family = AF_INET6;
+    s.key.protocol = IPPROTO_TCP;
+    s.key.address = *parse_ip("fd00::1");
+    s.key.port = 80;
+    s.scheduler = "rr";
+    REQUIRE(s.netmask == 0xffffffff);
+    MsgBuffer out;
+    put_service(out, kFamily, 5, IpvsCmd::kNewService, s);
+    // The last attribute, NETMASK=9, is 128: the kernel refuses an IPv6 netmask above 128 with EINVAL.
+    Bytes tail(out.end() - 8, out.end());
+    CHECK(tail == attr(9, u32(128)));
+    Service from_kernel = s;
+    from_kernel.netmask = 128;
+    CHECK(s.same_attributes(from_kernel));  // so a restarted checker does not SET_SERVICE it again
+}
+
 TEST_CASE("a fwmark service is keyed by AF and FWMARK alone", "[ipvs][msg]") {
     Service s;
     s.key.family = AF_INET;
