@@ -1,7 +1,7 @@
 #pragma once
 // The keepalived.conf language: text in, the typed model of proto/config.proto out, with every problem found
-// reported as a located diagnostic. Only the parent (vigild) calls this: it holds no capability, so untrusted text
-// is never parsed in a privileged process.
+// reported as a located diagnostic. Only the parent (vigild) calls this: it holds no capability, so untrusted
+// text is never parsed in a privileged process.
 
 #include <string>
 #include <string_view>

@@ -1,0 +1,67 @@
+#pragma once
+// The first stage of reading keepalived.conf: the preprocessor (comments, include, $NAME parameters, @id
+// conditional lines, ~SEQ/~LST repetition) and the tokenizer, which together turn text into a tree of
+// statements. Every word keeps its location so that later stages report problems where the text stands.
+
+#include <cstdint>
+#include <deque>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/config/diagnostics.hpp"
+
+namespace vigil::common::config {
+
+// One word of a statement, as a view into text the SourceTree keeps alive.
+struct Word {
+    std::string_view text;
+    uint32_t col = 0;  // 1-based column in the line of the statement
+};
+
+// A statement: a keyword, its arguments on the same line, and the statements of its `{ }` block, if any.
+struct Node {
+    Word keyword;
+    std::vector<Word> args;
+    std::vector<Node> children;
+    bool has_block = false;
+    uint32_t file = 0;
+    uint32_t line = 0;
+    std::string_view line_text;
+
+    // Where the keyword stands.
+    SourceLoc loc() const { return {file, line, keyword.col, line_text}; }
+    // Where argument `i` stands (the keyword's place when there is no such argument).
+    SourceLoc arg_loc(size_t i) const {
+        return {file, line, i < args.size() ? args[i].col : keyword.col, line_text};
+    }
+};
+
+// The statements of a whole configuration, and the text they point into.
+struct SourceTree {
+    std::vector<Node> top;
+    std::deque<std::string> storage;  // file contents and generated text; Word views point here
+};
+
+// Limits that keep hostile input from exhausting memory or time.
+struct LexLimits {
+    int max_include_depth = 32;
+    int max_expansion_depth = 32;          // nested parameter substitution / re-processing
+    size_t max_generated_lines = 2000000;  // lines produced by ~SEQ/~LST and multi-line parameters
+    size_t max_line_length = 1 << 20;      // after substitution
+    size_t max_block_depth = 64;
+};
+
+struct LexOptions {
+    std::string config_id;  // for @id lines; the host's short name when empty
+    LexLimits limits;
+};
+
+// Reads `path` (and what it includes) into a statement tree, reporting problems to `reporter`.
+SourceTree lex_file(const std::string& path, const LexOptions& options, Reporter& reporter);
+
+// Reads `text` as if it were the file `name`.
+SourceTree lex_string(std::string_view text, const std::string& name, const LexOptions& options,
+                      Reporter& reporter);
+
+}  // namespace vigil::common::config
