@@ -1,0 +1,1 @@
+vigil_unit_test(vigil_unit_vrrp vrrp vigil_vrrp_core)
