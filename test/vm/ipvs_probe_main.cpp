@@ -8,6 +8,7 @@
 //   meets
 //                                           EEXIST when they are there): prints sent, succeeded, raced,
 //                                           failed
+//   vigil-ipvs-probe keep FIRST SECOND      IpvsKeeper on an Asio loop: FIRST's table, then SECOND's
 //   vigil-ipvs-probe dump                   the kernel's table as vigil reads it
 //   vigil-ipvs-probe bench SERVICES DESTS   programs SERVICES x DESTS from the current table; prints the time
 //
@@ -34,7 +35,10 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <asio/io_context.hpp>
+
 #include "checker_child/ipvs_backend.hpp"
+#include "checker_child/ipvs_keeper.hpp"
 
 using namespace vigil::check;
 
@@ -206,8 +210,39 @@ void print_sync(const SyncReport& r, double ms) {
     if (!r.ok) std::cout << "error " << r.error << "\n";
 }
 
+// Drives IpvsKeeper on an Asio loop: FIRST's table, then SECOND's; prints each sync's operations.
+int keep(const std::string& first, const std::string& second) {
+    auto a = read_spec(first);
+    auto b = read_spec(second);
+    if (!a || !b) return std::cerr << (a ? b.reason() : a.reason()) << "\n", 1;
+    asio::io_context io;
+    IpvsKeeper keeper(io, IpvsKeeper::Options{});
+    int syncs = 0;
+    keeper.on_synced([&](const SyncReport& r) {
+        ++syncs;
+        std::cout << "keep sync=" << syncs << " ok=" << (r.ok ? 1 : 0) << " ops=" << r.first_ops.size()
+                  << "\n";
+        for (const IpvsOp& op : r.first_ops) std::cout << "op " << to_string(op) << "\n";
+        if (!r.ok) std::cout << "error " << r.error << "\n";
+        if (syncs == 1) {
+            Ownership owned;
+            owned.add(*a);
+            owned.add(*b);
+            keeper.set_desired(*b, owned);
+        } else {
+            keeper.stop();
+        }
+    });
+    Ownership owned;
+    owned.add(*a);
+    keeper.set_desired(*a, owned);
+    io.run_for(std::chrono::seconds(30));
+    return keeper.in_sync() ? 0 : 1;
+}
+
 int usage() {
-    std::cerr << "usage: vigil-ipvs-probe status | sync FILE [--flush] [--previous OLD] | race FILE | dump | "
+    std::cerr << "usage: vigil-ipvs-probe status | sync FILE [--flush] [--previous OLD] | race FILE | keep "
+                 "FIRST SECOND | dump | "
                  "bench SERVICES DESTS\n";
     return 2;
 }
@@ -229,6 +264,7 @@ int main(int argc, char** argv) {
         std::cout << (up ? "available" : "unavailable: " + backend.status().reason) << "\n";
         return up ? 0 : 1;
     }
+    if (cmd == "keep" && argc >= 4) return keep(argv[2], argv[3]);
     if (cmd == "dump") {
         if (!backend.open()) return std::cerr << backend.status().reason << "\n", 1;
         auto table = backend.read_table();

@@ -4,7 +4,7 @@ One guest runs the whole sequence (a boot costs ~20 s under emulation): vigil-ip
 every kind of service and destination, `ipvsadm -Ln` (an independent decoder) must show exactly that; a second
 run with the same table issues zero operations; one weight change issues exactly one SET_DEST; a reload that
 drops a service and a destination deletes only those and leaves a foreign service alone; commands that meet
-EEXIST are counted as races, not failures.
+EEXIST are counted as races, not failures; IpvsKeeper on an Asio loop applies only the difference.
 """
 
 import os
@@ -51,6 +51,8 @@ step table3; ipvsadm -Ln
 ipvsadm -d -t 10.0.0.1:80 -r 10.0.1.1:80 && ipvsadm -e -t 10.0.0.1:80 -r 10.0.1.2:80 -m -w 4
 step repair; vigil-ipvs-probe sync /etc/spec3
 step table4; ipvsadm -Ln
+step keep; vigil-ipvs-probe keep /etc/spec3 /etc/spec1
+step table5; ipvsadm -Ln
 step stderr; cat /tmp/stderr.log
 step end
 """
@@ -194,6 +196,18 @@ class IpvsProbeInVm(unittest.TestCase):
         table = parse_ipvsadm(self.step("table4"))
         table.pop("TCP 192.0.2.1:443", None)
         self.assertEqual(table, expected_table(SPEC3))
+
+    def test_keeper_applies_only_the_difference_on_its_loop(self):
+        out = self.step("keep")
+        syncs = [counts(line) for line in out.splitlines() if line.startswith("keep ")]
+        self.assertEqual([(c["ok"], c["ops"]) for c in syncs], [("1", "0"), ("1", "4")], out)
+        for op in ("NEW_SERVICE SCTP 10.0.0.3:3868 lc", "NEW_DEST SCTP 10.0.0.3:3868 -> 10.0.4.1:3868 weight 1",
+                   "NEW_DEST TCP 10.0.0.1:80 -> 10.0.1.3:80 weight 3",
+                   "SET_DEST TCP 10.0.0.1:80 -> 10.0.1.2:80 weight 2"):
+            self.assertIn("op " + op, out)
+        table = parse_ipvsadm(self.step("table5"))
+        table.pop("TCP 192.0.2.1:443", None)
+        self.assertEqual(table, expected_table(SPEC1))
 
 
 if __name__ == "__main__":
