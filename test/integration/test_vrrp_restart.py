@@ -42,20 +42,29 @@ class VrrpRestart(VrrpCase):
         vl.wait_state("r2", "VI_1", "BACKUP", MARGIN)
         return vl
 
+    def vrrp_child(self, vl):
+        st = vl.status("r1")
+        self.assertIsNotNone(st, "vigilctl status --json on r1")
+        vrrp = [c for c in st.get("children", []) if c.get("role") == "vrrp"]
+        self.assertEqual(len(vrrp), 1, f"one vrrp child in {st.get('children')}")
+        return vrrp[0]
+
     def test_vigilctl_status_names_instances_states_and_children(self):
         vl = self.start_pair(advert_int=0.2)
         st = vl.status("r1")
         self.assertIsNotNone(st, f"vigilctl status --json on r1: {vl.vigilctl('r1', 'status', '--json')}")
         self.assertEqual([vi["name"] for vi in st["vrrpInstances"]], ["VI_1"])
         self.assertEqual(vl.state("r1", "VI_1"), "MASTER")
-        pids = {int(c["pid"]) for c in st.get("children", []) if c.get("pid")}
-        self.assertIn(pids_named(vl, "r1", "vigil-vrrp")[0], pids, "status names the running vigil-vrrp")
+        vrrp = [c for c in st.get("children", []) if c.get("role") == "vrrp"]
+        self.assertEqual([int(c.get("pid", 0)) for c in vrrp], pids_named(vl, "r1", "vigil-vrrp"),
+                         "status names the running vigil-vrrp")
+        self.assertEqual(vrrp[0].get("state"), "RUNNING")
         if self.kinds["r2"] == "vigil":
             self.assertEqual(vl.state("r2", "VI_1"), "BACKUP")
         text = vl.vigilctl("r1", "status")
         self.assertEqual(text.returncode, 0, text.stderr)
         self.assertIn("VI_1", text.stdout)
-        self.assertIn("MASTER", text.stdout)
+        self.assertIn("master", text.stdout.lower())
 
     def test_sigkill_of_vigil_vrrp_on_the_master_does_not_fail_over(self):
         advert_int = 1
@@ -63,6 +72,7 @@ class VrrpRestart(VrrpCase):
         mdi = master_down_interval(100, advert_int)  # the backup's Master_Down_Interval
         old = pids_named(vl, "r1", "vigil-vrrp")
         self.assertEqual(len(old), 1, "one vigil-vrrp in r1")
+        restarts = self.vrrp_child(vl).get("restarts", 0)
         cap = vl.capture("restart")
         killed_at = time.time()
         os.kill(old[0], signal.SIGKILL)
@@ -71,6 +81,8 @@ class VrrpRestart(VrrpCase):
         # Two of the backup's Master_Down_Intervals: it would have fired at least once by now.
         vl.stays(lambda: vl.holders(VIP) == ["r1"], 2 * mdi, "the VIP stays on r1 alone")
         self.assertEqual(vl.state("r1", "VI_1"), "MASTER")
+        child = self.vrrp_child(vl)
+        self.assertEqual((child.get("restarts", 0), child.get("state")), (restarts + 1, "RUNNING"))
         if self.kinds["r2"] == "keepalived":
             self.assertNotIn("Entering MASTER", vl.daemon_log("r2"))
         else:

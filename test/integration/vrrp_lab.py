@@ -286,7 +286,7 @@ class VrrpLab:
             st = self.status(router)
             for vi in (st or {}).get("vrrpInstances", []):
                 if vi.get("name") == instance:
-                    return str(vi.get("state", "")).upper().replace("STATE_", "") or None
+                    return str(vi.get("state", "INIT"))  # proto3 JSON leaves out INIT, the enum's zero
             return None
         found = None
         for line in self.daemon_log(router).splitlines():
