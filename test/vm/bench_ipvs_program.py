@@ -1,13 +1,21 @@
 #!/usr/bin/env python3
-"""Benchmark (a) of issue 5: the time to program 1,000 services x 10 destinations into an empty IPVS table, vigil
-beside keepalived 2.2.7, each run in a freshly booted guest (IPVS keeps deleted destinations for minutes, so a
-second load in the same guest is slower). Not a test: it prints numbers for docs/benchmarks.md.
+"""Benchmark (a) of issue 5: the time to program 1,000 services x 10 destinations into IPVS, vigil beside
+keepalived 2.2.7 in the same guest. Not a test: it prints numbers for docs/benchmarks.md.
 
-    python3 test/vm/bench_ipvs_program.py [--runs N] [--services 1000] [--dests 10]
+    python3 test/vm/bench_ipvs_program.py [--runs N] [--services 1000] [--dests 10] [--syscalls]
 
-The clock is the guest's /proc/uptime (10 ms steps), read before the program starts and after /proc/net/ip_vs
-shows every destination (polled, as ipvsadm -Ln would cost 0.76 s per look at 10,000 entries). vigil's own
-measurement of its sync (read the table, reconcile, apply) is printed too.
+Each run boots a fresh guest (IPVS keeps deleted destinations for minutes, and a second load of the same entries
+walks that trash list) and programs two disjoint tables in it, one per tool, in alternating order from run to
+run: the two measurements of a pair meet the same load from whatever else shares the host's CPUs, which under
+TCG moves the numbers by a factor of 3 or more. vigil is vigil-ipvs-probe (the IPVS backend alone, as
+vigil-checker uses it); keepalived runs with -C -G (checker only, no syslog) on an equivalent config with no
+health checks, so every real server is added at start.
+
+The clock is the guest's /proc/uptime (10 ms steps), read before the program starts and when /proc/net/ip_vs
+(polled; ipvsadm -Ln would cost 0.76 s per look at 10,000 entries) shows all its destinations.
+
+--syscalls: one more guest, running each tool once under strace -f -c on a table of 100 x 10: the number of
+system calls per entry, which does not depend on the host's load.
 """
 
 import argparse
@@ -19,87 +27,129 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import vmlab  # noqa: E402
 
-# Starts the program in the background at t0, polls /proc/net/ip_vs until every destination is there: t_first is
-# the first poll that sees one, t_full the one that sees them all.
-POLL = """
+HELPERS = """
 count() { grep -c '^  -> [0-9A-F]' /proc/net/ip_vs; }
 now() { cut -d' ' -f1 /proc/uptime; }
-t0=$(now)
-@COMMAND@ &
-n=0
-first=""
-while [ "$n" -lt @TOTAL@ ]; do
-    n=$(count)
-    t1=$(now)
-    if [ -z "$first" ] && [ "$n" -gt 0 ]; then first=$t1; fi
-    if [ "${t1%.*}" -gt $(( ${t0%.*} + 120 )) ]; then break; fi
-done
-echo "RESULT tool=@TOOL@ start=$t0 first=$first end=$t1 dests=$n"
-wait
+# measure TOOL TOTAL COMMAND...: starts COMMAND in the background, waits until TOTAL more destinations are there.
+measure() {
+    tool=$1; total=$2; shift 2
+    base=$(count)
+    t0=$(now)
+    "$@" >/dev/null 2>&1 &
+    n=0
+    while [ "$n" -lt "$total" ]; do
+        n=$(( $(count) - base ))
+        t1=$(now)
+        if [ "${t1%.*}" -gt $(( ${t0%.*} + 180 )) ]; then break; fi
+    done
+    echo "RESULT tool=$tool start=$t0 end=$t1 dests=$n"
+}
 """
 
-VIGIL = "vigil-ipvs-probe bench @SERVICES@ @DESTS@ 2>/dev/null"
+KEEPALIVED_CMD = "keepalived -n -C -G -f /etc/keepalived/bench.conf -p /run/keepalived.pid -c /run/checkers.pid"
 
 
-def keepalived_conf(services, dests):
-    """The same table as `vigil-ipvs-probe bench`: 10.S.S.S:80 wrr NAT, 172.16.0.D:80 weight 1 + D % 5."""
+def keepalived_conf(services, dests, first):
+    """The table of `vigil-ipvs-probe bench`: 10.S.S.S:80 wrr NAT, 172.16.0.D:80 weight 1 + D % 5."""
     out = ["global_defs {\n    router_id bench\n}\n"]
-    for i in range(services):
+    for i in range(first, first + services):
         vip = f"10.{(i >> 16) & 255}.{(i >> 8) & 255}.{i & 255}"
         out.append(f"virtual_server {vip} 80 {{\n    lb_algo wrr\n    lb_kind NAT\n    protocol TCP\n")
         for j in range(dests):
-            out.append(f"    real_server 172.16.{(j >> 8) & 255}.{(j + 1) & 255} 80 {{\n        weight {1 + j % 5}\n    }}\n")
+            out.append(f"    real_server 172.16.{(j >> 8) & 255}.{(j + 1) & 255} 80 {{\n"
+                       f"        weight {1 + j % 5}\n    }}\n")
         out.append("}\n")
     return "".join(out)
 
 
-def run(tool, services, dests):
-    """One fresh guest: (seconds from start to full, from first entry to full, destinations seen, output)."""
+def paired_run(order, services, dests):
+    """One fresh guest, both tools, in `order`; returns {tool: seconds} and the guest's output."""
     total = services * dests
-    if tool == "vigil":
-        command = VIGIL.replace("@SERVICES@", str(services)).replace("@DESTS@", str(dests))
-        programs, files = [vmlab.vigil_binary("vigil-ipvs-probe")], {}
-    else:
-        # keepalived stays up once done; the background job ends it after the poll loop saw the full table.
-        command = "keepalived -n -C -G -f /etc/keepalived/bench.conf -p /run/keepalived.pid -c /run/checkers.pid"
-        programs, files = ["/usr/sbin/keepalived"], {"/etc/keepalived/bench.conf": keepalived_conf(services, dests)}
-    script = POLL.replace("@COMMAND@", command).replace("@TOTAL@", str(total)).replace("@TOOL@", tool)
-    script = script.replace("wait\n", "kill %1 2>/dev/null; wait\n")
-    result = vmlab.boot(script, programs=programs, files=files, timeout=600)
-    m = re.search(r"RESULT tool=(\S+) start=(\S+) first=(\S*) end=(\S+) dests=(\d+)", result.output)
-    if not m or not m.group(3):
-        raise RuntimeError(f"{tool}: no result\n{result.console[-3000:]}")
-    start, first, end = float(m.group(2)), float(m.group(3)), float(m.group(4))
-    return end - start, end - first, int(m.group(5)), result.output.strip().splitlines()
+    lines = [HELPERS]
+    for index, tool in enumerate(order):
+        first = index * services  # disjoint tables
+        if tool == "vigil":
+            lines.append(f"measure vigil {total} vigil-ipvs-probe bench {services} {dests} {first}")
+        else:
+            lines.append(f"measure keepalived {total} {KEEPALIVED_CMD}")
+        if tool == "keepalived":
+            keepalived_first = first
+    lines.append("kill $(cat /run/keepalived.pid) 2>/dev/null; sleep 0.2")
+    files = {"/etc/keepalived/bench.conf": keepalived_conf(services, dests, keepalived_first)}
+    result = vmlab.boot("\n".join(lines) + "\n", programs=[vmlab.vigil_binary("vigil-ipvs-probe"),
+                                                           "/usr/sbin/keepalived"], files=files, timeout=900)
+    times = {}
+    for m in re.finditer(r"RESULT tool=(\S+) start=(\S+) end=(\S+) dests=(\d+)", result.output):
+        if int(m.group(4)) != total:
+            raise RuntimeError(f"{m.group(1)}: {m.group(4)} of {total} destinations\n{result.output[-2000:]}")
+        times[m.group(1)] = float(m.group(3)) - float(m.group(2))
+    if len(times) != 2:
+        raise RuntimeError(f"no result\n{result.console[-3000:]}")
+    return times
+
+
+SYSCALLS = HELPERS + """
+echo "== vigil"
+strace -f -c -o /tmp/vigil.strace vigil-ipvs-probe bench @S@ @D@ 0 >/dev/null 2>&1
+cat /tmp/vigil.strace
+echo "== keepalived"
+strace -f -c -o /tmp/keepalived.strace @KEEPALIVED@ >/dev/null 2>&1 &
+while [ "$(count)" -lt @TOTAL2@ ]; do sleep 0.5; done
+kill $(cat /run/keepalived.pid); wait
+cat /tmp/keepalived.strace
+echo "== end"
+"""
+
+
+def syscalls(services=100, dests=10):
+    """System calls per programmed entry (service or destination), by tool, from strace -c."""
+    script = (SYSCALLS.replace("@S@", str(services)).replace("@D@", str(dests))
+              .replace("@KEEPALIVED@", KEEPALIVED_CMD).replace("@TOTAL2@", str(2 * services * dests)))
+    files = {"/etc/keepalived/bench.conf": keepalived_conf(services, dests, services)}
+    result = vmlab.boot(script, programs=[vmlab.vigil_binary("vigil-ipvs-probe"), "/usr/sbin/keepalived",
+                                          "/usr/bin/strace"], files=files, timeout=900)
+    parts = re.split(r"^== (\S+)$", result.output, flags=re.M)
+    out = {}
+    for i in range(1, len(parts) - 1, 2):
+        calls = {}
+        for line in parts[i + 1].splitlines():
+            w = line.split()
+            if len(w) >= 5 and w[0].replace(".", "").isdigit() and w[-1] != "total":
+                calls[w[-1]] = int(w[3])
+        if calls:
+            out[parts[i]] = (sum(calls.values()), calls)
+    entries = services + services * dests
+    for tool, (total, calls) in out.items():
+        top = ", ".join(f"{k} {v}" for k, v in sorted(calls.items(), key=lambda kv: -kv[1])[:6])
+        print(f"{tool}: {total} system calls for {entries} entries = {total / entries:.2f} per entry ({top})")
+    return out
 
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--runs", type=int, default=4)
     ap.add_argument("--services", type=int, default=1000)
     ap.add_argument("--dests", type=int, default=10)
-    ap.add_argument("--tools", default="vigil,keepalived")
+    ap.add_argument("--syscalls", action="store_true")
     args = ap.parse_args()
-    tools = args.tools.split(",")
-    summary = {tool: [] for tool in tools}
-    # Interleaved, so that both tools meet the same load from whatever else shares the host's CPUs.
-    for run_index in range(args.runs):
-        for tool in tools:
-            load = os.getloadavg()[0]
-            seconds, programming, n, detail = run(tool, args.services, args.dests)
-            print(f"{tool}: {seconds:.2f} s from start, {programming:.2f} s from the first entry, "
-                  f"{n} destinations in /proc/net/ip_vs (host load {load:.1f})", flush=True)
-            for line in detail:
-                if line.startswith("bench "):
-                    print(f"    {line}", flush=True)
-            if n != args.services * args.dests:
-                print(f"    incomplete: {n} of {args.services * args.dests}", flush=True)
-            summary[tool].append((seconds, programming))
-    for tool, times in summary.items():
-        for i, what in ((0, "from start"), (1, "from the first entry")):
-            t = [x[i] for x in times]
-            print(f"{tool}: {what}: median {statistics.median(t):.2f} s over {len(t)} fresh guests "
-                  f"(min {min(t):.2f}, max {max(t):.2f})")
+    if args.syscalls:
+        syscalls()
+    results = {"vigil": [], "keepalived": []}
+    for run in range(args.runs):
+        order = ["vigil", "keepalived"] if run % 2 == 0 else ["keepalived", "vigil"]
+        load = os.getloadavg()[0]
+        times = paired_run(order, args.services, args.dests)
+        ratio = times["keepalived"] / times["vigil"]
+        print(f"run {run + 1} ({' then '.join(order)}, host load {load:.1f}): vigil {times['vigil']:.2f} s, "
+              f"keepalived {times['keepalived']:.2f} s, keepalived/vigil {ratio:.2f}", flush=True)
+        for tool in results:
+            results[tool].append(times[tool])
+    if args.runs:
+        ratios = [k / v for k, v in zip(results["keepalived"], results["vigil"])]
+        for tool, t in results.items():
+            print(f"{tool}: median {statistics.median(t):.2f} s (min {min(t):.2f}, max {max(t):.2f})")
+        print(f"keepalived/vigil per pair: median {statistics.median(ratios):.2f} "
+              f"(min {min(ratios):.2f}, max {max(ratios):.2f})")
 
 
 if __name__ == "__main__":

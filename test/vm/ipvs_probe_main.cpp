@@ -10,7 +10,9 @@
 //                                           failed
 //   vigil-ipvs-probe keep FIRST SECOND      IpvsKeeper on an Asio loop: FIRST's table, then SECOND's
 //   vigil-ipvs-probe dump                   the kernel's table as vigil reads it
-//   vigil-ipvs-probe bench SERVICES DESTS   programs SERVICES x DESTS from the current table; prints the time
+//   vigil-ipvs-probe bench SERVICES DESTS [FIRST]
+//                                           programs SERVICES x DESTS (services numbered from FIRST); prints
+//                                           the time
 //
 // FILE holds one entry a line (# comments):
 //   service tcp|udp|sctp ADDRESS PORT SCHEDULER [persistent SECONDS] [granularity MASK] [ops]
@@ -175,10 +177,11 @@ Result<IpvsTable> read_spec(const std::string& path) {
     return spec;
 }
 
-// SERVICES services 10.S.S.S:80 (TCP, wrr), each with DESTS destinations 172.16.D.D:80 weight 1..
-IpvsTable bench_table(unsigned services, unsigned dests) {
+// SERVICES services 10.S.S.S:80 (TCP, wrr) numbered from FIRST, each with DESTS destinations 172.16.D.D:80
+// weight 1 + D % 5.
+IpvsTable bench_table(unsigned services, unsigned dests, unsigned first) {
     IpvsTable table;
-    for (unsigned i = 0; i < services; ++i) {
+    for (unsigned i = first; i < first + services; ++i) {
         Service s;
         s.key.protocol = IPPROTO_TCP;
         s.key.address.bytes = {10, static_cast<std::uint8_t>(i >> 16), static_cast<std::uint8_t>(i >> 8),
@@ -243,7 +246,7 @@ int keep(const std::string& first, const std::string& second) {
 int usage() {
     std::cerr << "usage: vigil-ipvs-probe status | sync FILE [--flush] [--previous OLD] | race FILE | keep "
                  "FIRST SECOND | dump | "
-                 "bench SERVICES DESTS\n";
+                 "bench SERVICES DESTS [FIRST]\n";
     return 2;
 }
 
@@ -293,7 +296,8 @@ int main(int argc, char** argv) {
         }
     } else if (cmd == "bench" && argc >= 4) {
         desired = bench_table(static_cast<unsigned>(std::stoul(argv[2])),
-                              static_cast<unsigned>(std::stoul(argv[3])));
+                              static_cast<unsigned>(std::stoul(argv[3])),
+                              argc >= 5 ? static_cast<unsigned>(std::stoul(argv[4])) : 0);
     } else {
         return usage();
     }
