@@ -6,11 +6,15 @@
 // While IPVS is unavailable (no ip_vs in the kernel) it retries with a growing delay and never throws or
 // exits: the checker keeps checking and reporting health, and status() says why the table is not programmed.
 
-#include <asio/io_context.hpp>
-#include <asio/steady_timer.hpp>
+// Standard headers first: Asio picks aligned_alloc or operator new from what libstdc++'s headers define, and
+// a translation unit that includes Asio before any of them disagrees with the others (ASan:
+// alloc-dealloc-mismatch).
 #include <chrono>
 #include <functional>
 #include <optional>
+
+#include <asio/io_context.hpp>
+#include <asio/steady_timer.hpp>
 
 #include "checker_child/ipvs_backend.hpp"
 
