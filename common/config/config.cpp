@@ -87,9 +87,10 @@ ParseResult parse(const std::string& name, const ParseOptions& options, Lex lex)
     Reporter reporter(result.diagnostics);
     LexOptions lex_options;
     lex_options.config_id = options.config_id;
-    SourceTree tree = lex(lex_options, reporter);
     Ctx ctx{reporter, options, result.config, {}, {}, {}};
-    for (const auto& n : tree.top) top_level(ctx, n);
+    // Each top-level block is parsed as soon as it is read, then dropped: memory holds the model, not the
+    // tree.
+    SourceTree tree = lex(lex_options, reporter, [&ctx](const Node& n) { top_level(ctx, n); });
     check_semantics(ctx);
     if (reporter.saturated()) {
         Diagnostic d;
@@ -105,12 +106,15 @@ ParseResult parse(const std::string& name, const ParseOptions& options, Lex lex)
 }  // namespace
 
 ParseResult parse_file(const std::string& path, const ParseOptions& options) {
-    return parse(path, options, [&](const LexOptions& lo, Reporter& r) { return lex_file(path, lo, r); });
+    return parse(path, options, [&](const LexOptions& lo, Reporter& r, const TopSink& s) {
+        return lex_file(path, lo, r, s);
+    });
 }
 
 ParseResult parse_string(std::string_view text, const std::string& name, const ParseOptions& options) {
-    return parse(name, options,
-                 [&](const LexOptions& lo, Reporter& r) { return lex_string(text, name, lo, r); });
+    return parse(name, options, [&](const LexOptions& lo, Reporter& r, const TopSink& s) {
+        return lex_string(text, name, lo, r, s);
+    });
 }
 
 std::string to_json(const cfg::Config& config) {

@@ -39,9 +39,18 @@ std::string dir_of(const std::string& path) {
 // Builds the statement tree from the tokens of each logical line.
 class TreeBuilder {
   public:
-    TreeBuilder(SourceTree& tree, Reporter& reporter, size_t max_depth)
-        : reporter_(reporter), max_depth_(max_depth) {
+    TreeBuilder(SourceTree& tree, Reporter& reporter, size_t max_depth, const TopSink& sink)
+        : reporter_(reporter), max_depth_(max_depth), sink_(sink) {
         stack_.push_back({&tree.top, {}});
+    }
+
+    // Hands the completed top-level statements to the sink (when there is one) and forgets them.
+    void flush() {
+        if (!sink_ || stack_.size() != 1) return;
+        auto* list = stack_.front().list;
+        for (const auto& n : *list) sink_(n);
+        list->clear();
+        current_ = nullptr;
     }
 
     void begin_line(uint32_t file, uint32_t line, std::string_view text) {
@@ -53,6 +62,7 @@ class TreeBuilder {
 
     void word(Word w) {
         if (!stmt_open_ || !current_) {
+            flush();
             auto* list = stack_.back().list;
             list->emplace_back();
             current_ = &list->back();
@@ -106,6 +116,7 @@ class TreeBuilder {
             reporter_.error(stack_[i].open, "this '{' is never closed: a '}' is missing");
         }
         stack_.resize(1);
+        flush();
     }
 
   private:
@@ -115,6 +126,7 @@ class TreeBuilder {
     };
     Reporter& reporter_;
     size_t max_depth_;
+    const TopSink& sink_;
     std::vector<Frame> stack_;
     std::deque<std::vector<Node>> junk_;  // children of a '{' that has no owner, kept only to balance braces
     Node* current_ = nullptr;
@@ -125,11 +137,11 @@ class TreeBuilder {
 
 class Lexer final : public LineSink {
   public:
-    Lexer(const LexOptions& options, Reporter& reporter, SourceTree& tree)
+    Lexer(const LexOptions& options, Reporter& reporter, SourceTree& tree, const TopSink& sink)
         : options_(options),
           reporter_(reporter),
           tree_(tree),
-          builder_(tree, reporter, options.limits.max_block_depth),
+          builder_(tree, reporter, options.limits.max_block_depth, sink),
           pre_(*this, reporter, tree.storage, options) {}
 
     void read_file(const std::string& path, const SourceLoc* from, int depth) {
@@ -405,18 +417,19 @@ class Lexer final : public LineSink {
 
 }  // namespace
 
-SourceTree lex_file(const std::string& path, const LexOptions& options, Reporter& reporter) {
+SourceTree lex_file(const std::string& path, const LexOptions& options, Reporter& reporter,
+                    const TopSink& sink) {
     SourceTree tree;
-    Lexer lexer(options, reporter, tree);
+    Lexer lexer(options, reporter, tree, sink);
     lexer.read_file(path, nullptr, 0);
     lexer.finish();
     return tree;
 }
 
 SourceTree lex_string(std::string_view text, const std::string& name, const LexOptions& options,
-                      Reporter& reporter) {
+                      Reporter& reporter, const TopSink& sink) {
     SourceTree tree;
-    Lexer lexer(options, reporter, tree);
+    Lexer lexer(options, reporter, tree, sink);
     tree.storage.emplace_back(text);
     lexer.process_text(tree.storage.back(), name, 0);
     lexer.finish();

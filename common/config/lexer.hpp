@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -57,11 +58,17 @@ struct LexOptions {
     LexLimits limits;
 };
 
-// Reads `path` (and what it includes) into a statement tree, reporting problems to `reporter`.
-SourceTree lex_file(const std::string& path, const LexOptions& options, Reporter& reporter);
+// Receives each top-level statement as soon as it is complete; it is then dropped, so that memory holds one
+// top-level block at a time rather than the whole tree.
+using TopSink = std::function<void(const Node&)>;
+
+// Reads `path` (and what it includes) into a statement tree, reporting problems to `reporter`. With `sink`,
+// the top-level statements go to it instead of SourceTree::top.
+SourceTree lex_file(const std::string& path, const LexOptions& options, Reporter& reporter,
+                    const TopSink& sink = {});
 
 // Reads `text` as if it were the file `name`.
 SourceTree lex_string(std::string_view text, const std::string& name, const LexOptions& options,
-                      Reporter& reporter);
+                      Reporter& reporter, const TopSink& sink = {});
 
 }  // namespace vigil::common::config

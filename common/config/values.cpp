@@ -9,7 +9,8 @@ namespace vigil::common::config {
 namespace cfg = vigil::config;
 
 void Ctx::set_location(cfg::Location* out, const Node& n) const {
-    out->set_file(reporter.file_name(n.file));
+    // The main file is index 0: leaving its name out keeps tens of thousands of copies of it out of memory.
+    if (n.file != 0) out->set_file(reporter.file_name(n.file));
     out->set_line(n.line);
     out->set_column(n.keyword.col);
 }
