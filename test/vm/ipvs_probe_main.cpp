@@ -1,18 +1,14 @@
 // vigil-ipvs-probe: drives vigil's IPVS backend alone, for the vm tests and the programming benchmark.
 //
-//   vigil-ipvs-probe status                 available, or unavailable and the kernel's reason (exit 0 / 1)
-//   vigil-ipvs-probe sync FILE [--flush] [--previous OLD]
-//                                           makes the kernel's table equal FILE's; prints what it did. OLD: a
-//                                           previous config whose entries are owned too (a reload)
-//   vigil-ipvs-probe race FILE              applies FILE's entries as if the kernel were empty (every NEW
-//   meets
-//                                           EEXIST when they are there): prints sent, succeeded, raced,
-//                                           failed
-//   vigil-ipvs-probe keep FIRST SECOND      IpvsKeeper on an Asio loop: FIRST's table, then SECOND's
-//   vigil-ipvs-probe dump                   the kernel's table as vigil reads it
-//   vigil-ipvs-probe bench SERVICES DESTS [FIRST]
-//                                           programs SERVICES x DESTS (services numbered from FIRST); prints
-//                                           the time
+// status: available, or unavailable and the kernel's reason (exit 0 / 1).
+// sync FILE [--flush] [--previous OLD]: makes the kernel's table equal FILE's and prints what it did;
+//     OLD is a previous config whose entries are owned too (a reload).
+// race FILE: applies FILE's entries as if the kernel were empty (every NEW meets EEXIST when they are there);
+//     prints sent, succeeded, raced, failed.
+// keep FIRST SECOND: IpvsKeeper on an Asio loop, FIRST's table then SECOND's.
+// wait-available FILE SECONDS: IpvsKeeper retrying until IPVS appears and FILE's table is in step.
+// dump: the kernel's table as vigil reads it.
+// bench SERVICES DESTS [FIRST]: programs SERVICES x DESTS (services numbered from FIRST); prints the time.
 //
 // FILE holds one entry a line (# comments):
 //   service tcp|udp|sctp ADDRESS PORT SCHEDULER [persistent SECONDS] [granularity MASK] [ops]
@@ -243,6 +239,30 @@ int keep(const std::string& first, const std::string& second) {
     return keeper.in_sync() ? 0 : 1;
 }
 
+// IpvsKeeper with FILE's table on a kernel where IPVS may appear later: retries every 200 ms (doubling) until
+// the table is in step or SECONDS pass; prints each attempt.
+int wait_available(const std::string& path, int seconds) {
+    auto spec = read_spec(path);
+    if (!spec) return std::cerr << spec.reason() << "\n", 1;
+    asio::io_context io;
+    IpvsKeeper::Options options;
+    options.retry_base = std::chrono::milliseconds(200);
+    IpvsKeeper keeper(io, options);
+    int attempts = 0;
+    keeper.on_synced([&](const SyncReport& r) {
+        ++attempts;
+        std::cout << "attempt=" << attempts << " ok=" << (r.ok ? 1 : 0) << " ops=" << r.first_ops.size()
+                  << " available=" << (keeper.status().available ? 1 : 0)
+                  << " reason=" << keeper.status().reason << "\n";
+        if (r.ok) keeper.stop();
+    });
+    Ownership owned;
+    owned.add(*spec);
+    keeper.set_desired(*spec, owned);
+    io.run_for(std::chrono::seconds(seconds));
+    return keeper.in_sync() ? 0 : 1;
+}
+
 int usage() {
     std::cerr << "usage: vigil-ipvs-probe status | sync FILE [--flush] [--previous OLD] | race FILE | keep "
                  "FIRST SECOND | dump | "
@@ -268,6 +288,7 @@ int main(int argc, char** argv) {
         return up ? 0 : 1;
     }
     if (cmd == "keep" && argc >= 4) return keep(argv[2], argv[3]);
+    if (cmd == "wait-available" && argc >= 4) return wait_available(argv[2], std::stoi(argv[3]));
     if (cmd == "dump") {
         if (!backend.open()) return std::cerr << backend.status().reason << "\n", 1;
         auto table = backend.read_table();

@@ -183,10 +183,12 @@ poweroff -f
 """
 
 
-def build_initramfs(archive, script, programs=(), files=None, modules=None, kver=None):
-    """Writes a cpio archive at `archive` with the base tools, `programs`, `files` and `modules`."""
+def build_initramfs(archive, script, programs=(), files=None, modules=None, kver=None, load=None):
+    """Writes a cpio archive at `archive` with the base tools, `programs`, `files` and `modules`; /init loads
+    `load` (all of `modules` when None) before the script."""
     kver = kver or kernel_version()
     modules = DEFAULT_MODULES if modules is None else modules
+    load = modules if load is None else load
     with tempfile.TemporaryDirectory(prefix="vigil-vm-root-") as root:
         fs = Initramfs(root)
         fs.install_program("/usr/bin/ip")
@@ -204,21 +206,23 @@ def build_initramfs(archive, script, programs=(), files=None, modules=None, kver
         fs.write("/etc/passwd", "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n")
         fs.write("/etc/group", "root:x:0:\nnogroup:x:65534:\n")
         fs.write("/test.sh", script, 0o755)
-        fs.write("/init", INIT.format(modules=" ".join(modules), begin=BEGIN, marker=MARKER), 0o755)
+        fs.write("/init", INIT.format(modules=" ".join(load), begin=BEGIN, marker=MARKER), 0o755)
         fs.pack(archive)
 
 
-def boot(script, programs=(), files=None, modules=None, timeout=300, memory=1024, smp=2, kver=None, attempts=2):
+def boot(script, programs=(), files=None, modules=None, timeout=300, memory=1024, smp=2, kver=None, attempts=2,
+         load=None):
     """Boots a guest that runs `script` (sh) and returns a VmResult.
 
     programs: host executables installed in /usr/bin with their libraries; files: guest path -> text/bytes, or an
-    absolute host path to copy; modules: kernel modules to load before the script (DEFAULT_MODULES when None).
+    absolute host path to copy; modules: kernel modules in the guest (DEFAULT_MODULES when None); load: those
+    loaded before the script (all of them when None; the script can modprobe the others).
     A guest whose kernel panics before the script starts (under a heavily loaded host TCG can fail the kernel's
     early timer checks) is booted again, up to `attempts` times in all."""
     kver = kver or kernel_version()
     with tempfile.TemporaryDirectory(prefix="vigil-vm-") as work:
         archive = os.path.join(work, "initrd.cpio")
-        build_initramfs(archive, script, programs, files, modules, kver)
+        build_initramfs(archive, script, programs, files, modules, kver, load)
         for attempt in range(attempts):
             result = _run_qemu(archive, kver, timeout, memory, smp)
             if BEGIN in result.console or "Kernel panic" not in result.console:
