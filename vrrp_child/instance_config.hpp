@@ -51,6 +51,8 @@ struct GarpConfig {
     unsigned master_repeat = 5;          // garp_master_repeat: messages per burst
     milliseconds master_refresh{0};      // garp_master_refresh: periodic refresh while MASTER (0: none)
     unsigned master_refresh_repeat = 1;  // garp_master_refresh_repeat
+    // garp_lower_prio_repeat: a MASTER hearing a lower priority master (split brain) re-announces (0: never).
+    unsigned lower_prio_repeat = 5;
     bool operator==(const GarpConfig&) const = default;
 };
 

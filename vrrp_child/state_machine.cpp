@@ -283,6 +283,9 @@ void Instance::receive_as_master(const Advert& advert, const IpFacts& facts, Tim
     spdlog::info("[{}] lower priority {} advert from {}, ours {}: sending advert", config_.name,
                  advert.priority, facts.source.to_string(), priority_);
     send_advert(priority_, out);
+    // Its gratuitous ARPs may have moved the clients: take them back.
+    if (config_.garp.lower_prio_repeat > 0)
+        out.push_back(SendGratuitous{config_.name, all_addresses(), config_.garp.lower_prio_repeat});
 }
 
 Actions Instance::expire(TimerId timer, TimePoint now) {

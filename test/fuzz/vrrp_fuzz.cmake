@@ -1,0 +1,1 @@
+vigil_fuzz_target(vrrp vigil_vrrp_core)
