@@ -225,6 +225,7 @@ void SupervisedChild::on_exit(int wait_status) {
         return;
     }
     reason_ = pending_kill_reason_.empty() ? what : pending_kill_reason_ + " (" + what + ")";
+    last_exit_ = reason_;
     pending_kill_reason_.clear();
     spdlog::error("[{}] {} after {:.1f} s", role_, reason_, std::chrono::duration<double>(ran_for).count());
     schedule_restart(backoff_.on_exit(ran_for));
@@ -298,7 +299,7 @@ ChildReport SupervisedChild::report() const {
     r.restarts = restarts_;
     if (pid_ > 0)
         r.uptime = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started_at_);
-    r.reason = reason_;
+    r.reason = reason_.empty() && !last_exit_.empty() ? "last exit: " + last_exit_ : reason_;
     r.generation = generation_;
     return r;
 }

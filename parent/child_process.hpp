@@ -108,6 +108,7 @@ class SupervisedChild {
     pid_t pid_ = 0;
     vigil::control::ChildStatus::State state_ = vigil::control::ChildStatus::DISABLED;
     std::string reason_;
+    std::string last_exit_;  // why the previous process ended, shown while nothing more current is to say
     std::string pending_kill_reason_;
     std::uint32_t restarts_ = 0;
     std::uint64_t generation_ = 0;

@@ -41,13 +41,12 @@ class ControlServer::Connection : public std::enable_shared_from_this<ControlSer
                 return;
             }
             busy_ = true;
-            std::weak_ptr<Connection> weak = shared_from_this();
-            ControlServer::serve(handler_, req, [weak](const vigil::control::Response& resp) {
-                if (auto self = weak.lock()) {
-                    self->busy_ = false;
-                    self->write(resp, false);
-                }
-            });
+            // The callback holds the connection open while a reload is decided (bounded by its timeout).
+            ControlServer::serve(handler_, req,
+                                 [self = shared_from_this()](const vigil::control::Response& resp) {
+                                     self->busy_ = false;
+                                     self->write(resp, false);
+                                 });
             return;
         }
         if (!reader_.error().empty()) {

@@ -1,0 +1,139 @@
+#include <catch2/catch.hpp>
+
+#include "parent/config_parts.hpp"
+#include "parent/state_store.hpp"
+#include "parent/status_report.hpp"
+
+using namespace vigil;
+using parent::StateStore;
+
+namespace {
+
+ipc::Status checker_status() {
+    ipc::Status s;
+    auto* vs = s.add_virtual_servers();
+    vs->set_address("10.0.0.1");
+    vs->set_port(80);
+    vs->set_protocol("TCP");
+    auto* rs = vs->add_real_servers();
+    rs->set_address("10.0.1.2");
+    rs->set_port(80);
+    rs->set_weight(1);
+    return s;
+}
+
+}  // namespace
+
+TEST_CASE("Health keys name the virtual and real server as the checker does") {
+    auto s = checker_status();
+    CHECK(parent::virtual_server_key(s.virtual_servers(0)) == "10.0.0.1:80 TCP");
+    CHECK(parent::real_server_key(s.virtual_servers(0).real_servers(0)) == "10.0.1.2:80");
+    status::RealServerStatus v6;
+    v6.set_address("2001:db8::2");
+    v6.set_port(443);
+    CHECK(parent::real_server_key(v6) == "[2001:db8::2]:443");
+    status::VirtualServerStatus fw;
+    fw.set_fwmark(7);
+    CHECK(parent::virtual_server_key(fw) == "fwmark 7");
+}
+
+TEST_CASE("a Health updates the real server's record and is handed to a restarted child") {
+    StateStore st;
+    st.on_checker_status(checker_status());
+    ipc::Health h;
+    h.set_virtual_server("10.0.0.1:80 TCP");
+    h.set_real_server("10.0.1.2:80");
+    h.set_up(true);
+    h.set_weight(3);
+    st.on_health(h);
+    const auto& rs = st.checker_status().virtual_servers(0).real_servers(0);
+    CHECK(rs.healthy());
+    CHECK(rs.weight() == 3);
+    auto snap = st.checker_snapshot();
+    REQUIRE(snap.health_size() == 1);
+    CHECK(snap.health(0).up());
+    CHECK(st.vrrp_snapshot().health_size() == 1);
+}
+
+TEST_CASE("VrrpState updates the instance and counts the transition") {
+    StateStore st;
+    ipc::Status v;
+    auto* vi = v.add_vrrp_instances();
+    vi->set_name("VI_1");
+    vi->set_state(status::VrrpInstanceStatus::BACKUP);
+    st.on_vrrp_status(v);
+    ipc::VrrpState s;
+    s.set_instance("VI_1");
+    s.set_state(status::VrrpInstanceStatus::MASTER);
+    st.on_vrrp_state(s);
+    st.on_vrrp_state(s);  // no change: no transition
+    REQUIRE(st.vrrp_snapshot().vrrp_instances_size() == 1);
+    CHECK(st.vrrp_snapshot().vrrp_instances(0).state() == status::VrrpInstanceStatus::MASTER);
+    CHECK(st.vrrp_snapshot().vrrp_instances(0).transitions() == 1);
+}
+
+TEST_CASE("health of a real server that the checker no longer reports is forgotten") {
+    StateStore st;
+    st.on_checker_status(checker_status());
+    ipc::Health h;
+    h.set_virtual_server("10.0.0.1:80 TCP");
+    h.set_real_server("10.0.1.9:80");
+    st.on_health(h);
+    CHECK(st.checker_snapshot().health_size() == 1);
+    st.on_checker_status(checker_status());
+    CHECK(st.checker_snapshot().health_size() == 0);
+}
+
+TEST_CASE("the status JSON carries the names scripts depend on") {
+    StateStore st;
+    st.on_checker_status(checker_status());
+    ipc::Status v;
+    v.add_vrrp_instances()->set_name("VI_1");
+    st.on_vrrp_status(v);
+    control::ReloadResult last;
+    last.set_ok(false);
+    last.add_errors("x.conf:3:1: error: bad");
+    parent::StatusInputs in;
+    in.pid = 42;
+    in.config_file = "/etc/vigil/vigil.conf";
+    in.generation = 3;
+    in.last_reload = &last;
+    in.children.push_back(
+        {"vrrp", 100, control::ChildStatus::RUNNING, 0, std::chrono::milliseconds(1500), "", 3});
+    in.children.push_back(
+        {"checker", 101, control::ChildStatus::RUNNING, 1, std::chrono::milliseconds(10), "", 3});
+    in.store = &st;
+    auto json = parent::to_json(parent::assemble_status(in));
+    for (const char* key :
+         {"\"children\"", "\"role\": \"vrrp\"", "\"pid\": 100", "\"restarts\": 0", "\"restarts\": 1",
+          "\"vrrpInstances\"", "\"name\": \"VI_1\"", "\"state\": \"INIT\"", "\"lastReload\"", "\"ok\": false",
+          "\"virtualServers\"", "\"realServers\"", "\"healthy\": false", "\"generation\": \"3\""})
+        CHECK_THAT(json, Catch::Contains(key));
+}
+
+TEST_CASE("the status tables show each child and each server") {
+    StateStore st;
+    st.on_checker_status(checker_status());
+    parent::StatusInputs in;
+    in.config_file = "/etc/vigil/vigil.conf";
+    in.children.push_back({"checker", 101, control::ChildStatus::BACKOFF, 2, {}, "killed by SIGKILL", 0});
+    in.store = &st;
+    auto text = parent::format_status_text(parent::assemble_status(in));
+    CHECK_THAT(text, Catch::Contains("checker") && Catch::Contains("backoff") &&
+                         Catch::Contains("killed by SIGKILL"));
+    CHECK_THAT(text, Catch::Contains("10.0.0.1:80 TCP") && Catch::Contains("10.0.1.2:80"));
+}
+
+TEST_CASE("which children a config needs") {
+    config::Config c;
+    CHECK_FALSE(parent::has_vrrp_part(c));
+    CHECK_FALSE(parent::has_checker_part(c));
+    c.add_vrrp_instance();
+    CHECK(parent::has_vrrp_part(c));
+    auto* rs = c.add_virtual_server()->add_real_server();
+    CHECK(parent::has_checker_part(c));
+    rs->add_checkers()->mutable_tcp_check();
+    CHECK_FALSE(parent::needs_icmp(c));
+    rs->add_checkers()->mutable_ping_check();
+    CHECK(parent::needs_icmp(c));
+}
