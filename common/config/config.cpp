@@ -87,7 +87,7 @@ ParseResult parse(const std::string& name, const ParseOptions& options, Lex lex)
     Reporter reporter(result.diagnostics);
     LexOptions lex_options;
     lex_options.config_id = options.config_id;
-    Ctx ctx{reporter, options, result.config, {}, {}, {}};
+    Ctx ctx{reporter, options, result.config, {}, {}, {}, {}};
     // Each top-level block is parsed as soon as it is read, then dropped: memory holds the model, not the
     // tree.
     SourceTree tree = lex(lex_options, reporter, [&ctx](const Node& n) { top_level(ctx, n); });

@@ -1,6 +1,8 @@
 #include "common/config/lexer.hpp"
 
+#include <fcntl.h>
 #include <glob.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -11,6 +13,7 @@
 #include <functional>
 #include <sstream>
 #include <unordered_map>
+#include <utility>
 
 #include "common/config/preprocess.hpp"
 
@@ -48,10 +51,15 @@ class TreeBuilder {
     void flush() {
         if (!sink_ || stack_.size() != 1) return;
         auto* list = stack_.front().list;
+        if (list->empty()) return;
         for (const auto& n : *list) sink_(n);
         list->clear();
+        flushed_ = true;
         current_ = nullptr;
     }
+
+    // True (once) after top-level statements were handed to the sink.
+    bool take_flushed() { return std::exchange(flushed_, false); }
 
     void begin_line(uint32_t file, uint32_t line, std::string_view text) {
         file_ = file;
@@ -131,6 +139,7 @@ class TreeBuilder {
     std::deque<std::vector<Node>> junk_;  // children of a '{' that has no owner, kept only to balance braces
     Node* current_ = nullptr;
     bool stmt_open_ = false;
+    bool flushed_ = false;
     uint32_t file_ = 0, line_ = 0;
     std::string_view text_;
 };
@@ -154,16 +163,11 @@ class Lexer final : public LineSink {
         } else if (static_cast<size_t>(st.st_size) > kMaxFileSize) {
             problem = "file too large";
         }
-        std::string content;
+        FileBuffer buffer;
         if (problem.empty()) {
-            std::ifstream in(path, std::ios::binary);
-            if (!in) {
-                problem = std::strerror(errno);
-            } else {
-                content.resize(static_cast<size_t>(st.st_size));
-                in.read(content.data(), static_cast<std::streamsize>(content.size()));
-                content.resize(static_cast<size_t>(in.gcount()));
-            }
+            int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+            if (fd < 0 || !buffer.read(fd, static_cast<size_t>(st.st_size))) problem = std::strerror(errno);
+            if (fd >= 0) ::close(fd);
         }
         if (!problem.empty()) {
             if (from) {
@@ -174,8 +178,11 @@ class Lexer final : public LineSink {
             }
             return;
         }
-        tree_.storage.push_back(std::move(content));
-        process_text(tree_.storage.back(), path, depth);
+        tree_.files.push_back(std::move(buffer));
+        FileBuffer* saved = buffer_;
+        buffer_ = &tree_.files.back();
+        process_text(buffer_->text(), path, depth);
+        buffer_ = saved;
     }
 
     void process_text(std::string_view text, const std::string& path, int depth) {
@@ -198,6 +205,9 @@ class Lexer final : public LineSink {
             return;
         }
         tokenize(text, origin);
+        // A top-level block was completed (and parsed) by this line: the text before this line is not needed
+        // any more, the new block starts on it.
+        if (buffer_ && builder_.take_flushed()) buffer_->release_before(origin.text.data());
     }
 
   private:
@@ -413,9 +423,40 @@ class Lexer final : public LineSink {
     SourceTree& tree_;
     TreeBuilder builder_;
     Preprocessor pre_;
+    FileBuffer* buffer_ = nullptr;  // the file being read, when it can release what it has parsed
 };
 
 }  // namespace
+
+FileBuffer::~FileBuffer() {
+    if (data_) ::munmap(data_, size_ ? size_ : 1);
+}
+
+bool FileBuffer::read(int fd, size_t size) {
+    void* p = ::mmap(nullptr, size ? size : 1, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) return false;
+    data_ = static_cast<char*>(p);
+    size_t got = 0;
+    while (got < size) {
+        ssize_t n = ::read(fd, data_ + got, size - got);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) return false;
+        if (n == 0) break;
+        got += static_cast<size_t>(n);
+    }
+    size_ = got;
+    return true;
+}
+
+void FileBuffer::release_before(const char* upto) {
+    static const size_t kPage = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+    if (!data_ || upto < data_ || upto > data_ + size_) return;
+    size_t end = static_cast<size_t>(upto - data_) / kPage * kPage;
+    // In steps of at least 256 KiB: one system call per many blocks.
+    if (end < released_ + (256u << 10)) return;
+    ::madvise(data_ + released_, end - released_, MADV_DONTNEED);
+    released_ = end;
+}
 
 SourceTree lex_file(const std::string& path, const LexOptions& options, Reporter& reporter,
                     const TopSink& sink) {

@@ -38,10 +38,33 @@ struct Node {
     }
 };
 
+// A file's text in anonymous memory of its own, so that the part already parsed can be given back to the
+// system while the rest is read (a view into a released part reads as NUL bytes, never as freed memory).
+class FileBuffer {
+  public:
+    FileBuffer() = default;
+    FileBuffer(FileBuffer&& o) noexcept : data_(o.data_), size_(o.size_), released_(o.released_) {
+        o.data_ = nullptr;
+    }
+    FileBuffer& operator=(FileBuffer&&) = delete;
+    ~FileBuffer();
+    // Reads the whole of `fd` (of `size` bytes); false with errno set on failure.
+    bool read(int fd, size_t size);
+    std::string_view text() const { return {data_, size_}; }
+    // Gives back the whole pages before `upto` (a pointer into text()).
+    void release_before(const char* upto);
+
+  private:
+    char* data_ = nullptr;
+    size_t size_ = 0;
+    size_t released_ = 0;
+};
+
 // The statements of a whole configuration, and the text they point into.
 struct SourceTree {
     std::vector<Node> top;
-    std::deque<std::string> storage;  // file contents and generated text; Word views point here
+    std::deque<std::string> storage;  // generated text; Word views point here
+    std::deque<FileBuffer> files;     // file contents; Word views point here
 };
 
 // Limits that keep hostile input from exhausting memory or time.

@@ -87,7 +87,7 @@ void finish_instance(Ctx& ctx, const Node& n, cfg::VrrpInstance& vi) {
     if (vi.interface().empty() && !g.default_interface().empty()) vi.set_interface(g.default_interface());
 
     const Node* vrid = child(n, "virtual_router_id");
-    ctx.instance_locs.push_back(vrid ? vrid->arg_loc(0) : n.arg_loc(0));
+    ctx.instance_locs.push_back(ctx.keep(vrid ? vrid->arg_loc(0) : n.arg_loc(0)));
     if (!vrid) ctx.error(n.arg_loc(0), "vrrp_instance " + vi.name() + " has no virtual_router_id");
     if (vi.interface().empty())
         ctx.warning(n.arg_loc(0), "vrrp_instance " + vi.name() +

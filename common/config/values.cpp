@@ -16,7 +16,7 @@ void Ctx::set_location(cfg::Location* out, const Node& n) const {
 }
 
 bool Ctx::define(NameKind kind, std::string_view name, const SourceLoc& loc, std::string_view what) {
-    auto [it, fresh] = names[static_cast<size_t>(kind)].emplace(std::string(name), loc);
+    auto [it, fresh] = names[static_cast<size_t>(kind)].emplace(std::string(name), keep(loc));
     if (fresh) return true;
     error(loc, std::string(what) + " '" + std::string(name) + "' is already defined at " +
                    reporter.file_name(it->second.file) + ":" + std::to_string(it->second.line));

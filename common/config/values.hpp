@@ -3,6 +3,7 @@
 // timers, booleans, addresses), and the keyword dispatch driven by the keyword table.
 
 #include <cstdint>
+#include <deque>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -42,8 +43,16 @@ struct Ctx {
     bool define(NameKind kind, std::string_view name, const SourceLoc& loc, std::string_view what);
     // Records a use of a name, checked at the end.
     void refer(NameKind kind, std::string_view name, const SourceLoc& loc) {
-        references.push_back({kind, std::string(name), loc});
+        references.push_back({kind, std::string(name), keep(loc)});
     }
+    // A copy of `loc` whose line text outlives the source buffer (the lexer releases text it has parsed).
+    SourceLoc keep(const SourceLoc& loc) {
+        if (kept_lines.empty() || kept_lines.back() != loc.line_text) kept_lines.emplace_back(loc.line_text);
+        SourceLoc out = loc;
+        out.line_text = kept_lines.back();
+        return out;
+    }
+    std::deque<std::string> kept_lines;
 
     void error(const SourceLoc& loc, std::string msg) { reporter.error(loc, std::move(msg)); }
     void warning(const SourceLoc& loc, std::string msg) { reporter.warning(loc, std::move(msg)); }

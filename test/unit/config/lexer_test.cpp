@@ -236,3 +236,30 @@ TEST_CASE("diagnostics print as FILE:LINE:COL: severity: MESSAGE, the line, and 
     d.severity = cfg::Severity::kWarning;
     CHECK(cfg::format_diagnostic(d).rfind("x.conf:3:5: warning: boom\n", 0) == 0);
 }
+
+TEST_CASE("a large file is parsed whole while the text already parsed is released") {
+    TempDir dir;
+    std::string text = "vrrp_script early {\n    script /bin/true\n}\n";
+    for (int v = 0; v < 3000; ++v) {
+        text += "virtual_server 10.0." + std::to_string(v / 250) + "." + std::to_string(v % 250) + " 80 {\n";
+        text += "    delay_loop 6\n";
+        for (int r = 1; r <= 5; ++r)
+            text += "    real_server 10.1.0." + std::to_string(r) +
+                    " 80 {\n        TCP_CHECK {\n        }\n    }\n";
+        text += "}\n";
+    }
+    // A reference to an undefined script, first seen early in the file, reported after the whole file is
+    // read.
+    text +=
+        "vrrp_instance V {\n    interface lo\n    virtual_router_id 1\n    track_script {\n        nosuch\n  "
+        "  }\n}\n";
+    auto path = dir.write("big.conf", text);
+    auto r = cfg::parse_file(path, {});
+    REQUIRE(r.config.virtual_server_size() == 3000);
+    CHECK(r.config.virtual_server(2999).address() == "10.0.11.249");
+    CHECK(r.config.virtual_server(2999).real_server(4).address() == "10.1.0.5");
+    CHECK(r.config.vrrp_script(0).script() == "/bin/true");
+    REQUIRE(r.error_count() == 1);
+    CHECK(r.diagnostics[0].message.find("no vrrp_script named 'nosuch'") != std::string::npos);
+    CHECK(r.diagnostics[0].source_line == "        nosuch");
+}
