@@ -1,5 +1,7 @@
 #include "vrrp_child/socket.hpp"
 
+#include "vrrp_child/socket_ipv4.hpp"
+
 #include <arpa/inet.h>
 #include <net/if.h>
 #include <netinet/in.h>
@@ -22,7 +24,6 @@ constexpr int kIpProtoVrrp = 112;
 constexpr int kVrrpTtl = 255;
 // Larger than any VRRP packet (IPv6 with 255 addresses is 4 KiB) so that only junk can be truncated.
 constexpr std::size_t kReceiveBufferSize = 64 * 1024;
-constexpr std::size_t kIpv4MinHeader = 20;
 // Room for IP_PKTINFO + IP_TTL, or IPV6_PKTINFO + IPV6_HOPLIMIT, with their headers and padding.
 constexpr std::size_t kControlSize = 128;
 
@@ -214,22 +215,19 @@ void VrrpSocket::receive_one(int flags, std::size_t length, const void* name, co
         sockaddr_in6 from;
         std::memcpy(&from, name, sizeof from);
         d.source = from_in6(from.sin6_addr);
+        if (d.destination.is_unspecified()) d.destination = asio::ip::address_v6::any();
         d.payload = bytes;  // IPv6 raw sockets deliver the payload without the IPv6 header
     } else {
-        // IPv4 raw sockets deliver the IP header too; its length field says where VRRP starts.
-        if (bytes.size() < kIpv4MinHeader)
-            return drop(fmt::format("{} bytes: shorter than an IPv4 header", length));
-        const std::size_t header = static_cast<std::size_t>(bytes[0] & 0x0f) * 4;
-        const std::size_t total = (static_cast<std::size_t>(bytes[2]) << 8) | bytes[3];
-        if ((bytes[0] >> 4) != 4 || header < kIpv4MinHeader || header > bytes.size() || total < header) {
-            return drop("malformed IPv4 header");
-        }
+        // IPv4 raw sockets deliver the IP header too; its length fields say where VRRP starts and ends.
+        auto split = split_ipv4_datagram(bytes);
+        if (auto* reason = std::get_if<std::string>(&split)) return drop(*reason);
+        const auto& ip = std::get<Ipv4Datagram>(split);
         sockaddr_in from;
         std::memcpy(&from, name, sizeof from);
         d.source = from_in4(&from.sin_addr);
-        if (d.destination.is_unspecified()) d.destination = from_in4(bytes.data() + 16);
-        if (d.ttl < 0) d.ttl = bytes[8];
-        d.payload = bytes.subspan(header, std::min(total, bytes.size()) - header);
+        if (d.destination.is_unspecified()) d.destination = ip.destination;
+        if (d.ttl < 0) d.ttl = ip.ttl;
+        d.payload = ip.payload;
     }
     ++counters_.received;
     if (on_receive_) guarded([&] { on_receive_(d); });
