@@ -85,6 +85,11 @@ class Runtime final : public Uplink {
     void on_commit(std::uint64_t generation);
     void on_abort(std::uint64_t generation);
     void protocol_error(const std::string& what);
+    // Asks the handler to stop; once it is done, closes the channel and finishes with `status`.
+    void begin_stop(int status);
+    // Runs a handler method; an exception from it is logged and ends the child (kExitFailure): none crosses
+    // the loop. Returns false when that happened.
+    bool guarded(const char* what, const std::function<void()>& body);
     void finish(int status);
 
     ipc::Channel channel_;
@@ -95,6 +100,8 @@ class Runtime final : public Uplink {
     bool stopping_ = false;
     std::optional<int> exit_status_;
     std::function<void()> on_finished_;
+    // Lets the handler's stop callback notice that the Runtime was destroyed under it.
+    std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
 // What distinguishes one child executable from another.
@@ -104,8 +111,8 @@ struct ChildSpec {
     // The capabilities (CAP_NET_RAW, ...) the child needs in its effective set, given its arguments. Every
     // other capability is dropped.
     std::function<std::vector<int>(const ChildArguments&)> required_capabilities;
-    // Builds the handler once the process is set up.
-    std::function<std::unique_ptr<Handler>(const ChildArguments&)> make_handler;
+    // Builds the handler once the process is set up, on the loop it will run on.
+    std::function<std::unique_ptr<Handler>(const ChildArguments&, asio::io_context&)> make_handler;
 };
 
 // The whole life of a child process: parses argv, sets up logging, PR_SET_PDEATHSIG(SIGTERM), no_new_privs,

@@ -1,0 +1,1 @@
+vigil_fuzz_target(ipc vigil_common_ipc)

@@ -1,0 +1,1 @@
+vigil_unit_test(vigil_unit_ipc ipc vigil_common_ipc vigil_common_child)
