@@ -294,9 +294,12 @@ bool IpvsBackend::send_buffer(const MsgBuffer& buffer, std::string& error) {
 }
 
 template <typename F>
-bool IpvsBackend::collect_acks(std::uint32_t first, std::size_t count, F on_ack, std::string& error) {
+bool IpvsBackend::collect_acks(std::uint32_t first, std::size_t count, bool last_only, F on_ack,
+                               std::string& error) {
     std::vector<bool> seen(count, false);
-    std::size_t left = count;
+    // With last_only, only the last command asked for an ack; the others send one only on error, and the
+    // kernel queues those before the last one's (it handles a datagram's messages in order, inside sendmsg).
+    std::size_t left = last_only ? 1 : count;
     auto deadline = Clock::now() + options_.timeout;
     std::size_t slots = std::min(kAckSlots, count);
     AlignedBuffer storage(slots * kAckSlotSize);
@@ -334,9 +337,14 @@ bool IpvsBackend::collect_acks(std::uint32_t first, std::size_t count, F on_ack,
                 std::uint32_t index = ack->seq - first;
                 if (index >= count || seen[index]) continue;  // a stale ack from an earlier timed-out batch
                 seen[index] = true;
-                --left;
+                if (!last_only || index == count - 1) --left;
                 on_ack(index, *ack);
             }
+        }
+    }
+    if (last_only) {
+        for (std::size_t index = 0; index + 1 < count; ++index) {
+            if (!seen[index]) on_ack(index, Ack{first + static_cast<std::uint32_t>(index), 0, {}});
         }
     }
     return true;
@@ -349,17 +357,26 @@ ApplyReport IpvsBackend::apply(const std::vector<IpvsOp>& ops) {
         return report;
     }
     MsgBuffer buffer;
+    std::vector<std::size_t> offsets;
     std::size_t start = 0;
     while (start < ops.size()) {
         // A batch ends at the command count the receive buffer has room to ack, or at a size netlink accepts.
         std::uint32_t first = seq_;
         std::size_t count = 0;
         buffer.clear();
+        offsets.clear();
         while (start + count < ops.size() && count < batch_limit_ && buffer.size() < kMaxBatchBytes) {
+            offsets.push_back(buffer.size());
             put_op(buffer, status_.family_id, first + static_cast<std::uint32_t>(count), ops[start + count]);
             ++count;
         }
         next_seq(count);
+        // Only the last command asks for an ack: the others are acked only when they fail, which spares the
+        // kernel an skb and us a copy per command.
+        if (!options_.ack_every_command) {
+            for (std::size_t i = 0; i + 1 < count; ++i)
+                reinterpret_cast<nlmsghdr*>(buffer.data() + offsets[i])->nlmsg_flags &= ~NLM_F_ACK;
+        }
         std::string error;
         if (!send_buffer(buffer, error)) {
             report.transport_error = error;
@@ -382,7 +399,7 @@ ApplyReport IpvsBackend::apply(const std::vector<IpvsOp>& ops) {
                 report.failed.emplace_back(op, std::move(reason));
             }
         };
-        if (!collect_acks(first, count, on_ack, error)) {
+        if (!collect_acks(first, count, !options_.ack_every_command, on_ack, error)) {
             report.transport_error = error;
             mark_unavailable("waiting for IPVS acks: " + error);
             return report;
@@ -498,10 +515,15 @@ SyncReport IpvsBackend::sync(const IpvsTable& desired, const Ownership& owned,
             report.error = report.last_apply.transport_error;
             return report;
         }
+        if (!report.last_apply.failed.empty()) {
+            // A refused command (an unknown scheduler, say) fails again on a re-read: report it, do not loop.
+            const auto& [op, reason] = report.last_apply.failed.front();
+            report.error = std::to_string(report.last_apply.failed.size()) +
+                           " IPVS command(s) failed, first " + to_string(op) + ": " + reason;
+            return report;
+        }
         if (report.last_apply.raced == 0) {
-            report.ok = report.last_apply.failed.empty();
-            if (!report.ok)
-                report.error = std::to_string(report.last_apply.failed.size()) + " IPVS commands failed";
+            report.ok = true;
             return report;
         }
         spdlog::info("[IPVS] {} commands met a concurrent change; reading the table again",

@@ -70,7 +70,10 @@ SyncReport IpvsKeeper::sync_once() {
         report.error = !report.last_apply.transport_error.empty() ? report.last_apply.transport_error
                        : report.last_apply.failed.empty()
                            ? std::to_string(report.last_apply.raced) + " commands met a concurrent change"
-                           : std::to_string(report.last_apply.failed.size()) + " IPVS commands failed";
+                           : std::to_string(report.last_apply.failed.size()) +
+                                 " IPVS command(s) failed, first " +
+                                 to_string(report.last_apply.failed.front().first) + ": " +
+                                 report.last_apply.failed.front().second;
     }
     return report;
 }

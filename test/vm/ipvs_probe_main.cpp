@@ -281,6 +281,8 @@ int main(int argc, char** argv) {
     // VIGIL_IPVS_BATCH: commands per sendmsg, to measure what batching buys.
     if (const char* batch = std::getenv("VIGIL_IPVS_BATCH"))
         backend_options.batch = std::max(1ul, std::stoul(batch));
+    // VIGIL_IPVS_ACK_EACH=1: NLM_F_ACK on every command instead of the last of each batch.
+    backend_options.ack_every_command = std::getenv("VIGIL_IPVS_ACK_EACH") != nullptr;
     IpvsBackend backend(backend_options);
     if (cmd == "status") {
         bool up = backend.open();

@@ -34,6 +34,8 @@ SPEC2 = SPEC1.replace("dest 10.0.1.2 80 masq 2", "dest 10.0.1.2 80 masq 9")
 # SPEC2 without the SCTP service and without 10.0.1.3.
 SPEC3 = SPEC2.replace("service sctp 10.0.0.3 3868 lc\ndest 10.0.4.1 3868 masq 1\n", "").replace(
     "dest 10.0.1.3 80 masq 3\n", "")
+# SPEC3 with a service whose scheduler does not exist: the kernel refuses it, and only it.
+SPEC_BAD = SPEC3 + "service tcp 10.0.0.9 80 nosuch\ndest 10.0.9.1 80 masq 1\n"
 
 SCRIPT = """
 step() { echo "== $1"; }
@@ -53,6 +55,8 @@ step repair; vigil-ipvs-probe sync /etc/spec3
 step table4; ipvsadm -Ln
 step keep; vigil-ipvs-probe keep /etc/spec3 /etc/spec1
 step table5; ipvsadm -Ln
+step bad; vigil-ipvs-probe sync /etc/spec_bad --previous /etc/spec1
+step table6; ipvsadm -Ln
 step stderr; cat /tmp/stderr.log
 step end
 """
@@ -136,7 +140,8 @@ class IpvsProbeInVm(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.result = vmlab.boot(SCRIPT, programs=[vmlab.vigil_binary("vigil-ipvs-probe")],
-                                files={"/etc/spec1": SPEC1, "/etc/spec2": SPEC2, "/etc/spec3": SPEC3},
+                                files={"/etc/spec1": SPEC1, "/etc/spec2": SPEC2, "/etc/spec3": SPEC3,
+                                       "/etc/spec_bad": SPEC_BAD},
                                 timeout=300)
         cls.steps = steps(cls.result.output)
 
@@ -208,6 +213,19 @@ class IpvsProbeInVm(unittest.TestCase):
         table = parse_ipvsadm(self.step("table5"))
         table.pop("TCP 192.0.2.1:443", None)
         self.assertEqual(table, expected_table(SPEC1))
+
+    def test_a_refused_command_is_reported_and_the_rest_of_the_batch_applies(self):
+        out = self.step("bad")
+        c = self.first_line("bad")
+        # From SPEC1's table: SPEC3's three changes, plus the bad service and its destination.
+        self.assertEqual((c["ok"], c["ops"], c["rounds"], c["failed"]), ("0", "5", "1", "1"), out)
+        self.assertIn("error 1 IPVS command(s) failed, first NEW_SERVICE TCP 10.0.0.9:80 nosuch: ", out)
+        log = self.step("stderr")
+        self.assertIn("NEW_SERVICE TCP 10.0.0.9:80 nosuch failed", log)
+        self.assertNotIn("10.0.0.1:80 nosuch", log)
+        table = parse_ipvsadm(self.step("table6"))
+        table.pop("TCP 192.0.2.1:443", None)
+        self.assertEqual(table, expected_table(SPEC3))
 
 
 if __name__ == "__main__":
