@@ -59,6 +59,8 @@ demo() {
     "$TOP/build/bin/vigild" -t -f "$conf"
     log "demo: vigild --dump-config -f etc/vigil.conf"
     "$TOP/build/bin/vigild" --dump-config -f "$conf"
+    log "demo: VRRP failover, two vigild routers and a client in network namespaces"
+    VIGIL_BIN=$TOP/build/bin python3 "$TOP/test/integration/demo_failover.py"
 }
 
 run_tests() {
