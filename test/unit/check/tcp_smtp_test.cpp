@@ -1,0 +1,149 @@
+// TCP_CHECK and SMTP_CHECK against listeners on 127.0.0.1 that the tests start.
+#include <catch2/catch.hpp>
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include "checker_child/check_smtp.hpp"
+#include "checker_child/check_tcp.hpp"
+#include "test/unit/check/support.hpp"
+
+using namespace vigil::check;
+using namespace vigil::check::test;
+using namespace std::chrono_literals;
+using asio::ip::tcp;
+
+namespace {
+
+uint16_t free_port_then_closed() {
+    asio::io_context io;
+    tcp::acceptor a(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+    return a.local_endpoint().port();  // closed when `a` goes: nothing listens there
+}
+
+}  // namespace
+
+TEST_CASE("TCP_CHECK succeeds when the server accepts") {
+    asio::io_context io;
+    tcp::acceptor acceptor(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+    TcpCheck check(loopback(acceptor.local_endpoint().port()), 2s);
+    const auto r = run_check(io, check);
+    CHECK(r.ok);
+    CHECK(r.reason == "connected");
+}
+
+TEST_CASE("TCP_CHECK fails with 'connection refused' when nothing listens") {
+    asio::io_context io;
+    TcpCheck check(loopback(free_port_then_closed()), 2s);
+    const auto r = run_check(io, check);
+    CHECK_FALSE(r.ok);
+    CHECK(r.reason == "connection refused");
+}
+
+TEST_CASE("TCP_CHECK times out after connect_timeout when the server's accept queue is full") {
+    asio::io_context io;
+    // A listener with backlog 0 that never accepts: once one connection waits in its queue, further SYNs are
+    // dropped and a connect hangs until our deadline.
+    tcp::acceptor acceptor(io);
+    acceptor.open(tcp::v4());
+    acceptor.bind(tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+    acceptor.listen(0);
+    const auto port = acceptor.local_endpoint().port();
+    // Non-blocking connects that stay pending (asio's synchronous connect would wait for them).
+    std::vector<asio::ip::tcp::socket> fillers;
+    for (int i = 0; i < 3; ++i) {
+        const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        REQUIRE(fd >= 0);
+        sockaddr_in sin{};
+        sin.sin_family = AF_INET;
+        sin.sin_port = htons(port);
+        sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        [[maybe_unused]] int rc = ::connect(fd, reinterpret_cast<sockaddr*>(&sin), sizeof sin);
+        fillers.emplace_back(io, tcp::v4(), fd);
+    }
+    TcpCheck check(loopback(port), 500ms);
+    const auto started = std::chrono::steady_clock::now();
+    const auto r = run_check(io, check);
+    CHECK_FALSE(r.ok);
+    CHECK(r.reason == "timeout after 0.5 s");
+    CHECK(std::chrono::steady_clock::now() - started >= 450ms);
+}
+
+TEST_CASE("TCP_CHECK binds to bindto and bind_port") {
+    asio::io_context io;
+    tcp::acceptor acceptor(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+    tcp::socket peer(io);
+    tcp::endpoint remote;
+    acceptor.async_accept(peer, remote, [](const std::error_code&) {});
+    auto target = loopback(acceptor.local_endpoint().port());
+    target.bindto = "127.0.0.2";
+    const uint16_t bind_port = free_port_then_closed();
+    target.bind_port = bind_port;
+    TcpCheck check(target, 2s);
+    REQUIRE(run_check(io, check).ok);
+    run_until(io, [&] { return peer.is_open(); });
+    CHECK(remote.address().to_string() == "127.0.0.2");
+    CHECK(remote.port() == bind_port);
+}
+
+namespace {
+
+// A one-connection SMTP server: sends `banner`, answers HELO with `helo_reply`, records what it received.
+asio::awaitable<void> smtp_server(tcp::acceptor& acceptor, std::string banner, std::string helo_reply,
+                                  std::string& received) {
+    auto socket = co_await acceptor.async_accept(asio::use_awaitable);
+    co_await asio::async_write(socket, asio::buffer(banner), asio::use_awaitable);
+    std::string line;
+    co_await asio::async_read_until(socket, asio::dynamic_buffer(line), "\r\n", asio::use_awaitable);
+    received = line;
+    co_await asio::async_write(socket, asio::buffer(helo_reply), asio::use_awaitable);
+    std::error_code ec;
+    std::string rest;
+    co_await asio::async_read_until(socket, asio::dynamic_buffer(rest), "\r\n",
+                                    asio::redirect_error(asio::use_awaitable, ec));
+    received += rest;
+}
+
+}  // namespace
+
+TEST_CASE("SMTP_CHECK succeeds on a 220 banner and a 250 reply to HELO, sending helo_name") {
+    asio::io_context io;
+    tcp::acceptor acceptor(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+    std::string received;
+    asio::co_spawn(
+        io, smtp_server(acceptor, "220-mail.example ESMTP\r\n220 ready\r\n", "250 hello\r\n", received),
+        asio::detached);
+    SmtpCheck check(loopback(acceptor.local_endpoint().port()), 2s, SmtpParams{"checker.example"});
+    const auto r = run_check(io, check);
+    CHECK(r.ok);
+    run_until(io, [&] { return received.find("QUIT") != std::string::npos; });
+    CHECK(received == "HELO checker.example\r\nQUIT\r\n");
+}
+
+TEST_CASE("SMTP_CHECK fails on a banner other than 220") {
+    asio::io_context io;
+    tcp::acceptor acceptor(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+    std::string received;
+    asio::co_spawn(io, smtp_server(acceptor, "554 go away\r\n", "250 hello\r\n", received), asio::detached);
+    SmtpCheck check(loopback(acceptor.local_endpoint().port()), 2s, SmtpParams{});
+    const auto r = run_check(io, check);
+    CHECK_FALSE(r.ok);
+    CHECK(r.reason == "SMTP banner 554, expected 220");
+}
+
+TEST_CASE("SMTP_CHECK fails when HELO is refused") {
+    asio::io_context io;
+    tcp::acceptor acceptor(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+    std::string received;
+    asio::co_spawn(io, smtp_server(acceptor, "220 ready\r\n", "501 bad\r\n", received), asio::detached);
+    SmtpCheck check(loopback(acceptor.local_endpoint().port()), 2s, SmtpParams{});
+    const auto r = run_check(io, check);
+    CHECK_FALSE(r.ok);
+    CHECK(r.reason == "SMTP HELO answered 501, expected 250");
+}
+
+TEST_CASE("smtp_reply_code waits for the last line of a multi-line reply") {
+    CHECK(smtp_reply_code("220-a\r\n") == -1);
+    CHECK(smtp_reply_code("220-a\r\n220 b\r\n") == 220);
+    CHECK(smtp_reply_code("hello\r\n") == -2);
+}

@@ -1,0 +1,1 @@
+vigil_unit_test(vigil_unit_check check vigil_checker_core)
