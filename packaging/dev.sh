@@ -13,7 +13,7 @@ PACKAGES=(
     libmnl-dev libcap-ng-dev libprotobuf-dev protobuf-compiler libspdlog-dev libfmt-dev catch2 libasio-dev
     libsystemd-dev libssl-dev
     clang libclang-rt-14-dev clang-format
-    python3 iproute2 iputils-ping nftables procps psmisc tshark keepalived systemd
+    python3 iproute2 iputils-ping nftables procps psmisc tshark keepalived systemd time
     linux-image-amd64 qemu-system-x86 busybox-static ipvsadm kmod cpio
 )
 

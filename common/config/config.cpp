@@ -87,6 +87,7 @@ ParseResult parse(const std::string& name, const ParseOptions& options, Lex lex)
     Reporter reporter(result.diagnostics);
     LexOptions lex_options;
     lex_options.config_id = options.config_id;
+    lex_options.allow_include = options.allow_include;
     Ctx ctx{reporter, options, result.config, {}, {}, {}, {}};
     // Each top-level block is parsed as soon as it is read, then dropped: memory holds the model, not the
     // tree.

@@ -31,6 +31,8 @@ struct ParseOptions {
     // Check what the config names against this host (interfaces, script paths): problems found are errors.
     // Under `vigild -t` this is false and such problems are warnings: -t judges the config, not the host.
     bool check_host = false;
+    // `include` reads other files; the fuzzer turns it off so that input cannot make it read the filesystem.
+    bool allow_include = true;
 };
 
 struct ParseResult {

@@ -234,6 +234,10 @@ class Lexer final : public LineSink {
                             "include needs a file name");
             return;
         }
+        if (!options_.allow_include) {
+            reporter_.error({o.file, o.line, words[0].col, o.text}, "include is disabled here");
+            return;
+        }
         for (size_t i = 1; i < words.size(); ++i) {
             SourceLoc loc{o.file, o.line, words[i].col, o.text};
             if (o.include_depth + 1 > options_.limits.max_include_depth) {

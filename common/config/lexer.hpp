@@ -72,12 +72,13 @@ struct LexLimits {
     int max_include_depth = 32;
     int max_expansion_depth = 32;          // nested parameter substitution / re-processing
     size_t max_generated_lines = 2000000;  // lines produced by ~SEQ/~LST and multi-line parameters
-    size_t max_line_length = 1 << 20;      // after substitution
+    size_t max_line_length = 256 << 10;    // after substitution
     size_t max_block_depth = 64;
 };
 
 struct LexOptions {
     std::string config_id;  // for @id lines; the host's short name when empty
+    bool allow_include = true;
     LexLimits limits;
 };
 

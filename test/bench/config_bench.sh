@@ -24,11 +24,12 @@ measure() {  # measure NAME COMMAND...: best wall time and its peak RSS over $ru
         /usr/bin/time -v "$@" >/dev/null 2>"$work/time.txt" || true
         s=$(awk -F': ' '/Elapsed \(wall clock\)/ {n = split($2, p, ":"); t = 0; for (k = 1; k <= n; k++) t = t * 60 + p[k]; print t}' "$work/time.txt")
         kb=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$work/time.txt")
-        if [ -z "$best_s" ] || awk "BEGIN {exit !($s < $best_s)}"; then best_s=$s best_kb=$kb; fi
+        cpu=$(awk -F': ' '/User time|System time/ {t += $2} END {print t}' "$work/time.txt")
+        if [ -z "$best_s" ] || awk "BEGIN {exit !($s < $best_s)}"; then best_s=$s best_kb=$kb best_cpu=$cpu; fi
         i=$((i + 1))
     done
-    printf '%-12s wall %6.2f s   peak RSS %6.1f MB   (best of %d)\n' "$name" "$best_s" \
-        "$(awk "BEGIN {print $best_kb / 1024}")" "$runs"
+    printf '%-12s wall %6.2f s   CPU (user+sys) %6.2f s   peak RSS %6.1f MB   (best of %d)\n' "$name" "$best_s" \
+        "$best_cpu" "$(awk "BEGIN {print $best_kb / 1024}")" "$runs"
 }
 
 measure vigild "$vigild" -t -f "$conf"

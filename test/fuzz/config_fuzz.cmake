@@ -1,0 +1,1 @@
+vigil_fuzz_target(config vigil_common_config)
