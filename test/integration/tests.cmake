@@ -4,7 +4,7 @@ file(GLOB integration_tests CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/integr
 foreach(t ${integration_tests})
   get_filename_component(name ${t} NAME_WE)
   add_test(NAME "integration: ${name}" COMMAND python3 -u ${t})
-  set_tests_properties("integration: ${name}" PROPERTIES LABELS integration TIMEOUT 600
+  set_tests_properties("integration: ${name}" PROPERTIES LABELS integration TIMEOUT 900
                        ENVIRONMENT "VIGIL_BIN=${CMAKE_BINARY_DIR}/bin;VIGIL_SOURCE_DIR=${PROJECT_SOURCE_DIR};PYTHONPATH=${CMAKE_CURRENT_SOURCE_DIR}/integration")
 endforeach()
 
