@@ -3,6 +3,8 @@
 #include "vrrp_child/socket_ipv4.hpp"
 
 #include <arpa/inet.h>
+#include <linux/if_addr.h>
+#include <linux/rtnetlink.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -302,6 +304,18 @@ Status VrrpSocket::send(std::span<const std::uint8_t> vrrp, const asio::ip::addr
 Status VrrpSocket::send_multicast(std::span<const std::uint8_t> vrrp,
                                   const std::optional<asio::ip::address>& source) {
     return send(vrrp, group(), source);
+}
+
+std::optional<asio::ip::address> interface_source_address(common::netlink::Client& netlink, int ifindex,
+                                                          bool ipv6) {
+    auto list = netlink.list_addresses(ipv6 ? AF_INET6 : AF_INET, ifindex);
+    if (!list) return std::nullopt;
+    for (const auto& a : list.value()) {
+        if ((a.flags & (IFA_F_TENTATIVE | IFA_F_DADFAILED)) != 0) continue;
+        if (ipv6 && a.address.to_v6().is_link_local()) return a.address;
+        if (!ipv6 && (a.flags & IFA_F_SECONDARY) == 0 && a.scope == RT_SCOPE_UNIVERSE) return a.address;
+    }
+    return std::nullopt;
 }
 
 }  // namespace vigil::vrrp

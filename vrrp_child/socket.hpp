@@ -19,6 +19,7 @@
 #include <asio/ip/address.hpp>
 #include <asio/posix/stream_descriptor.hpp>
 
+#include "common/netlink/client.hpp"
 #include "common/netlink/result.hpp"
 
 namespace vigil::vrrp {
@@ -99,5 +100,11 @@ class VrrpSocket {
     std::vector<std::uint8_t> buffer_;
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
+
+// The address VRRP sends from when unicast_src_ip is not set (RFC 5798 5.1.1.1, 5.1.2.1): the interface's
+// primary IPv4 address (its first global address that is not IFA_F_SECONDARY), or its IPv6 link-local address
+// (not tentative). nullopt when it has none yet.
+std::optional<asio::ip::address> interface_source_address(common::netlink::Client& netlink, int ifindex,
+                                                          bool ipv6);
 
 }  // namespace vigil::vrrp

@@ -116,16 +116,6 @@ std::vector<std::uint8_t> advert(const asio::ip::address& source, const asio::ip
     return v;
 }
 
-// The address a VRRP router sends from: the first IPv4 address of the interface, or its IPv6 link-local.
-std::optional<asio::ip::address> primary_address(netlink::Client& nl, int ifindex, bool ipv6) {
-    auto list = nl.list_addresses(ipv6 ? AF_INET6 : AF_INET, ifindex);
-    if (!list) return std::nullopt;
-    for (const auto& a : list.value()) {
-        if (!ipv6 || (a.address.is_v6() && a.address.to_v6().is_link_local())) return a.address;
-    }
-    return std::nullopt;
-}
-
 int cmd_addr(netlink::Client& nl, const Args& a) {
     if (a.positional.size() < 4) return fail("usage: addr add|del IFNAME ADDR/PREFIX");
     auto link = nl.link(a.positional[2]);
@@ -166,7 +156,7 @@ int cmd_send(asio::io_context& io, netlink::Client& nl, const Args& a) {
     const auto destination = asio::ip::make_address(a.positional[3]);
     std::optional<asio::ip::address> source;
     if (auto s = a.option("src"); !s.empty()) source = asio::ip::make_address(s);
-    if (!source) source = primary_address(nl, link.value().ifindex, ipv6);
+    if (!source) source = vrrp::interface_source_address(nl, link.value().ifindex, ipv6);
     if (!source) return fail("no source address on " + a.positional[1]);
     auto socket = vrrp::VrrpSocket::open(io, {link.value().ifindex, link.value().name, ipv6, true});
     if (!socket) return fail(socket.error().message);
