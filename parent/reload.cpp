@@ -23,8 +23,10 @@ bool ReloadQueue::finish(const vigil::control::ReloadResult& result) {
     queued_ = false;
     current_ = std::move(next_);
     next_.clear();
+    // Decided before calling out: a waiter that asks again is told to start by its own request(), not twice.
+    const bool start_next = running_;
     for (auto& w : waiters) w(result);
-    return running_;
+    return start_next;
 }
 
 ConfigTransaction::ConfigTransaction(std::uint64_t generation, std::vector<std::string> roles)

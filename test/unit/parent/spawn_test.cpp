@@ -31,8 +31,12 @@ int wait_for(pid_t pid) {
 TEST_CASE("a spawned child gets the passed descriptor as fd 3 and no other above 2") {
     const auto out = temp_path("vigil-spawn-fds");
     // Leaked on purpose: not close-on-exec, so only spawn's cleanup can keep them from the child.
-    int leak1 = ::open("/dev/null", O_RDONLY);
-    int leak2 = ::open("/dev/null", O_RDONLY);
+    // Numbered above anything the shell uses (it keeps its own at 10), so their absence means spawn closed
+    // them.
+    const int base = ::open("/dev/null", O_RDONLY);
+    int leak1 = ::fcntl(base, F_DUPFD, 40);
+    int leak2 = ::fcntl(base, F_DUPFD, 41);
+    ::close(base);
     int pass = ::open("/dev/null", O_RDONLY);
     REQUIRE((leak1 >= 0 && leak2 >= 0 && pass >= 0));
     SpawnRequest req;
