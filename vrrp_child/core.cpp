@@ -19,6 +19,11 @@ Core::Core(std::vector<InstanceConfig> instances, std::vector<SyncGroupConfig> g
         auto name = c.name;
         instances_[name] = std::make_unique<Instance>(std::move(c));
     }
+    mark_members();
+}
+
+void Core::mark_members() {
+    for (auto& [name, inst] : instances_) inst->set_sync_member(group_of(name) != nullptr);
 }
 
 const Instance* Core::find(const std::string& name) const {
@@ -87,11 +92,31 @@ void Core::apply_group_holds(TimePoint now, Actions& out) {
     }
 }
 
+// keepalived's rule: a group goes MASTER only when every member wants to (each one's Master_Down_Timer ran
+// out since its last accepted advert, or it is MASTER already), so one member cannot drag the group into
+// thrashing.
+void Core::promote_groups(TimePoint now, Actions& out) {
+    for (const auto& g : groups_) {
+        bool all_want = true, any_backup = false;
+        for (const auto& member : g.members) {
+            const Instance* inst = find(member);
+            if (!inst) continue;
+            all_want = all_want && inst->wants_master();
+            any_backup = any_backup || inst->state() == State::kBackup;
+        }
+        if (!all_want || !any_backup) continue;
+        for (const auto& member : g.members)
+            if (Instance* inst = find(member))
+                append(out, inst->group_master("sync group " + g.name + ": master down timers expired", now));
+    }
+}
+
 Actions Core::run(Instance& instance, Actions actions, TimePoint now) {
     Actions out = std::move(actions);
     const Actions own = out;
     follow_group(instance, own, now, out);
     apply_group_holds(now, out);
+    promote_groups(now, out);
     return out;
 }
 
@@ -193,6 +218,7 @@ Actions Core::reload(std::vector<InstanceConfig> instances, std::vector<SyncGrou
         }
     }
     groups_ = std::move(groups);
+    mark_members();
     for (auto& c : instances) {
         if (Instance* inst = find(c.name)) {
             append(out, run(*inst, inst->reconfigure(std::move(c), now), now));
@@ -200,6 +226,7 @@ Actions Core::reload(std::vector<InstanceConfig> instances, std::vector<SyncGrou
         }
         auto name = c.name;
         auto& inst = instances_[name] = std::make_unique<Instance>(std::move(c));
+        inst->set_sync_member(group_of(name) != nullptr);
         apply_group_holds(now, out);
         append(out, run(*inst, inst->start(now), now));
     }

@@ -72,6 +72,8 @@ class Core {
     Actions run(Instance& instance, Actions actions, TimePoint now);
     void follow_group(const Instance& origin, const Actions& actions, TimePoint now, Actions& out);
     void apply_group_holds(TimePoint now, Actions& out);
+    void promote_groups(TimePoint now, Actions& out);
+    void mark_members();
     const SyncGroupConfig* group_of(const std::string& instance) const;
     Actions for_all(const std::function<Actions(Instance&)>& fn, TimePoint now);
 

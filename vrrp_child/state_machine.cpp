@@ -85,6 +85,7 @@ std::vector<VirtualAddress> Instance::all_addresses() const {
 void Instance::transition(State to, const std::string& reason, TimePoint now, Actions& out) {
     const State from = state_;
     state_ = to;
+    wants_master_ = false;
     ++stats_.transitions;
     if (to == State::kMaster) ++stats_.became_master;
     if (from == State::kMaster) ++stats_.released_master;
@@ -243,6 +244,7 @@ void Instance::receive_as_backup(const Advert& advert, const IpFacts& facts, Tim
         if (config_.version == 3) master_adver_interval_ = advert.interval();
         arm(TimerId::kMasterDownTimer, now + master_down_interval(), out);
         master_address_ = facts.source;
+        wants_master_ = false;
         if (config_.preempt_delay.count() > 0) {
             if (advert.priority >= priority_)
                 preempt_time_.reset();
@@ -300,7 +302,14 @@ Actions Instance::expire(TimerId timer, TimePoint now) {
             arm(TimerId::kAdverTimer, now + config_.advert_int, out);
             break;
         case TimerId::kMasterDownTimer:
-            if (state_ == State::kBackup) become_master("master down timer expired", now, out);
+            if (state_ != State::kBackup) break;
+            if (sync_member_) {
+                // The Core decides for the whole group; keep watching for a master meanwhile.
+                wants_master_ = true;
+                arm(TimerId::kMasterDownTimer, now + master_down_interval(), out);
+                break;
+            }
+            become_master("master down timer expired", now, out);
             break;
         case TimerId::kGarpDelay:
             if (state_ == State::kMaster)

@@ -67,6 +67,12 @@ class Instance {
     // The local primary address used to break priority ties (unicast_src_ip wins when configured).
     void set_primary_address(const IpAddr& address) { primary_address_ = address; }
 
+    // Marks the instance as a sync group member: its Master_Down_Timer then only records that it wants
+    // MASTER, and the Core moves the group when every member wants it (keepalived: prefer BACKUP to
+    // thrashing).
+    void set_sync_member(bool member) { sync_member_ = member; }
+    // True when MASTER, or BACKUP with its Master_Down_Timer run out since the last accepted advert.
+    bool wants_master() const { return state_ == State::kMaster || wants_master_; }
     // Sync group: become MASTER because another member did.
     Actions group_master(const std::string& reason, TimePoint now);
     // Sync group: become BACKUP because another member did.
@@ -131,6 +137,8 @@ class Instance {
     std::optional<IpAddr> master_address_;
     std::optional<IpAddr> primary_address_;
     bool group_hold_ = false;
+    bool sync_member_ = false;
+    bool wants_master_ = false;
     Reason last_warning_ = Reason::kNone;
     InstanceStats stats_;
     TimePoint last_transition_{};

@@ -453,19 +453,44 @@ TEST_CASE("sync group: one member in FAULT takes the group to FAULT; the peer's 
     CHECK(w.masters("VI_2") == std::vector<std::string>{"A"});
 }
 
-TEST_CASE("sync group: one member becoming MASTER brings the others at the same moment", "[vrrp][scenario]") {
+TEST_CASE("sync group: MASTER only when every member's Master_Down_Timer ran out, then all together",
+          "[vrrp][scenario]") {
     auto vi1 = v3_instance(100, "VI_1");
-    auto vi2 = v3_instance(100, "VI_2");
+    auto vi2 = v3_instance(50, "VI_2");
     vi2.vrid = 52;
-    vi2.advert_int = 3s;  // its own Master_Down_Interval would be much longer
+    vi2.advert_int = 2s;  // Master_Down_Interval 6 s + 206 * 2 s / 256 = 7.609375 s
     Wire w;
     w.add("A", "10.0.0.1", {vi1, vi2}, {{"G", {"VI_1", "VI_2"}}});
     w.start_all();
     w.run_for(5s);
-    auto m1 = w.transitions_to("A", State::kMaster);
-    REQUIRE(m1.size() == 2);
-    CHECK(m1[0].at == at(master_down(100)));
-    CHECK(m1[1].at == m1[0].at);
+    // VI_1's own timer ran out at 3.609375 s, but VI_2 still waits: the group stays BACKUP.
+    CHECK(w.state("A", "VI_1") == State::kBackup);
+    w.run_for(5s);
+    auto m = w.transitions_to("A", State::kMaster);
+    REQUIRE(m.size() == 2);
+    CHECK(m[0].at == at(7609375us));
+    CHECK(m[1].at == m[0].at);
+}
+
+TEST_CASE("sync group: one member hearing a better master takes the group to BACKUP", "[vrrp][scenario]") {
+    auto vi2 = v3_instance(100, "VI_2");
+    vi2.vrid = 52;
+    vi2.vips = {VirtualAddress{*IpAddr::parse("10.0.0.101"), 24, "", ""}};
+    Wire w;
+    w.add("A", "10.0.0.1", {v3_instance(100), vi2}, {{"G", {"VI_1", "VI_2"}}});
+    w.add("B", "10.0.0.2", {v3_instance(90)});
+    w.start_all();
+    w.run_for(10s);
+    REQUIRE(w.state("A", "VI_1") == State::kMaster);
+    REQUIRE(w.state("A", "VI_2") == State::kMaster);
+    w.feed("B", w.node("B").core->reload({v3_instance(110)}, {}, w.now));
+    w.run_for(10s);
+    CHECK(w.masters("VI_1") == std::vector<std::string>{"B"});
+    CHECK(w.state("A", "VI_2") == State::kBackup);
+    // VI_2 alone would time out, but VI_1 keeps hearing B: the group stays BACKUP for good.
+    w.run_for(60s);
+    CHECK(w.state("A", "VI_2") == State::kBackup);
+    CHECK(w.transitions_to("A", State::kMaster).size() == 2);
 }
 
 TEST_CASE("equal priorities settle: the higher address masters, the other stays backup", "[vrrp][scenario]") {
