@@ -341,6 +341,11 @@ class Lexer final : public LineSink {
             if (plain) {
                 text = s.substr(start, j - start);
             } else {
+                if (Preprocessor::invalid_utf8(buf) != std::string::npos) {
+                    reporter_.error({o.file, o.line, col_of(s.data() + start, o), o.text},
+                                    "an escape in this string makes it invalid UTF-8");
+                    buf.clear();
+                }
                 tree_.storage.push_back(std::move(buf));
                 text = tree_.storage.back();
             }

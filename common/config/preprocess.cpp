@@ -82,6 +82,29 @@ Preprocessor::Preprocessor(LineSink& sink, Reporter& reporter, std::deque<std::s
     config_id_ = options.config_id.empty() ? host_short_name() : options.config_id;
 }
 
+size_t Preprocessor::invalid_utf8(std::string_view s) {
+    size_t i = 0;
+    const size_t n = s.size();
+    while (i < n) {
+        auto c = static_cast<unsigned char>(s[i]);
+        if (c < 0x80) {
+            ++i;
+            continue;
+        }
+        size_t len = c >= 0xf0 && c <= 0xf4 ? 4 : c >= 0xe0 ? 3 : c >= 0xc2 && c <= 0xdf ? 2 : 0;
+        if (len == 0 || i + len > n) return i;
+        auto c1 = static_cast<unsigned char>(s[i + 1]);
+        // Overlong forms, surrogates and code points above U+10FFFF are invalid.
+        if ((c == 0xe0 && c1 < 0xa0) || (c == 0xed && c1 > 0x9f) || (c == 0xf0 && c1 < 0x90) ||
+            (c == 0xf4 && c1 > 0x8f))
+            return i;
+        for (size_t k = 1; k < len; ++k)
+            if ((static_cast<unsigned char>(s[i + k]) & 0xc0) != 0x80) return i;
+        i += len;
+    }
+    return std::string_view::npos;
+}
+
 std::string_view Preprocessor::strip_comment(std::string_view line) {
     char quote = 0;
     for (size_t i = 0; i < line.size(); ++i) {
@@ -111,6 +134,11 @@ void Preprocessor::run_file(std::string_view text, uint32_t file, const std::str
         pos = nl + 1;
         ++lineno;
         if (!raw.empty() && raw.back() == '\r') raw.remove_suffix(1);
+        if (size_t bad = invalid_utf8(raw); bad != std::string_view::npos) {
+            reporter_.error({file, lineno, static_cast<uint32_t>(bad + 1), {}},
+                            "this line is not valid UTF-8 text (ignored)");
+            continue;
+        }
         auto body = strip_comment(raw);
         if (pending_) {
             auto t = trim(body);

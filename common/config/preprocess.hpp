@@ -42,6 +42,10 @@ class Preprocessor {
     // Ends any definition left open.
     void finish() {}
 
+    // The offset of the first byte of `s` that is not valid UTF-8, or npos when all of it is valid. The
+    // model's strings are protobuf strings, which must be UTF-8 (a child would refuse the config otherwise).
+    static size_t invalid_utf8(std::string_view s);
+
     // Returns `line` without its comment (`#` or `!` outside quotes to the end of the line).
     static std::string_view strip_comment(std::string_view line);
 

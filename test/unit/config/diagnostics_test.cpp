@@ -113,3 +113,11 @@ TEST_CASE("an instance in two sync groups") {
         "vrrp_sync_group G2 {\n group {\n A\n }\n}\n");
     CHECK(has_error(r, 10, 17, "vrrp_instance A is in two sync groups: G1 and G2"));
 }
+
+TEST_CASE("text that is not UTF-8 is a located error, so the model only holds valid strings") {
+    auto r =
+        parse("global_defs {\n    router_id ab\xff\n}\nvrrp_script s {\n    script \"/bin/x\\xff\"\n}\n");
+    CHECK(has_error(r, 2, 17, "this line is not valid UTF-8 text"));
+    CHECK(has_error(r, 5, 12, "an escape in this string makes it invalid UTF-8"));
+    CHECK(r.config.global_defs().router_id() != "ab\xff");
+}
