@@ -3,6 +3,7 @@
 #include <libmnl/libmnl.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
+#include <net/if.h>
 #include <sys/socket.h>
 
 #include <cstring>
@@ -133,6 +134,10 @@ Result<LinkInfo> Client::link(int ifindex) {
 }
 
 Result<LinkInfo> Client::link(std::string_view name) {
+    // A longer name would be cut by the request and could name another interface.
+    if (name.empty() || name.size() >= IFNAMSIZ) {
+        return Error{ENODEV, fmt::format("RTM_GETLINK {}: not a valid interface name", name)};
+    }
     std::optional<LinkInfo> found;
     Status s =
         transact(build_link_get_by_name(name, 0), std::string(name), [&](const MessageView& m) -> Status {

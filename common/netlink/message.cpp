@@ -257,8 +257,4 @@ std::string describe(const AddressSpec& spec) {
     return fmt::format("{}/{} on ifindex {}", spec.address.to_string(), spec.prefix_len, spec.ifindex);
 }
 
-Error os_error(int code, const std::string& what) {
-    return Error{code, fmt::format("{}: {}", what, std::strerror(code))};
-}
-
 }  // namespace vigil::common::netlink

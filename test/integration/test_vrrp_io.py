@@ -246,7 +246,7 @@ class VrrpIoTest(unittest.TestCase):
         self.assertEqual(pkt["icmpv6.nd.na.target_address"], "fd00:9::100")
         self.assertEqual(pkt["icmpv6.opt.linkaddr"], mac)
 
-    def test_link_monitor_reports_down_and_up_from_events(self):
+    def test_link_and_address_events_are_reported_from_rtnetlink(self):
         ifindex = fields(self.probe(self.r1, "link", "eth0").stdout)["ifindex"]
         mon = Proc(self.r1, [PROBE, "monitor"])
         mon.expect(r"^ready$")
@@ -266,6 +266,14 @@ class VrrpIoTest(unittest.TestCase):
         created = mon.expect(r"^link (\d+) vio-x (up|down)$")
         self.r1.ip("link del vio-x")
         mon.expect(rf"^link {created.group(1)} vio-x removed$")
+
+        # Address events (RTMGRP_IPV4_IFADDR, RTMGRP_IPV6_IFADDR) arrive on the same loop.
+        self.probe(self.r1, "addr", "add", "eth0", "10.9.0.100/24")
+        mon.expect(rf"^addr new {ifindex} 10\.9\.0\.100/24$")
+        self.probe(self.r1, "addr", "add", "eth0", "fd00:9::100/64")
+        mon.expect(rf"^addr new {ifindex} fd00:9::100/64$")
+        self.probe(self.r1, "addr", "del", "eth0", "10.9.0.100/24")
+        mon.expect(rf"^addr del {ifindex} 10\.9\.0\.100/24$")
 
         self.lab.stop(mon.popen)
         self.assertEqual(mon.finish()[0], 0)

@@ -5,7 +5,8 @@
 //   vigil-io-probe send IFNAME 4|6 DST [--src SRC] [--count N]            an advert-shaped VRRPv3 datagram
 //   vigil-io-probe recv IFNAME 4|6 [--count N] [--timeout S]              prints "ready", then one line each
 //   vigil-io-probe garp IFNAME ADDR | na IFNAME ADDR [--src SRC]
-//   vigil-io-probe monitor                                                prints "ready", then link changes
+//   vigil-io-probe monitor                                     prints "ready", then link changes and address
+//   events
 //
 // Output is line-oriented and flushed at once; exit status 0 on success, 1 on error, 2 on timeout.
 
@@ -25,6 +26,7 @@
 #include <asio.hpp>
 
 #include "common/netlink/client.hpp"
+#include "common/netlink/events.hpp"
 #include "vrrp_child/address_manager.hpp"
 #include "vrrp_child/garp.hpp"
 #include "vrrp_child/link_monitor.hpp"
@@ -226,6 +228,13 @@ int cmd_monitor(asio::io_context& io, netlink::Client& nl) {
         say(fmt::format("link {} {} {}", c.ifindex, c.name, vrrp::to_string(c.state)));
     });
     if (!monitor) return fail(monitor.error().message);
+    netlink::EventHandlers handlers;
+    handlers.on_address = [](const netlink::AddressEvent& e) {
+        say(fmt::format("addr {} {} {}/{}", e.removed ? "del" : "new", e.address.ifindex,
+                        e.address.address.to_string(), e.address.prefix_len));
+    };
+    auto addresses = netlink::EventSubscription::open(io, std::move(handlers));
+    if (!addresses) return fail(addresses.error().message);
     asio::signal_set signals(io, SIGTERM, SIGINT);
     signals.async_wait([&](const asio::error_code&, int) { io.stop(); });
     say("ready");
