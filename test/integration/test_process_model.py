@@ -85,7 +85,7 @@ def alive(pid):
 class Daemon:
     """One vigild in namespace `ns`, with its files in a private folder."""
 
-    def __init__(self, lab, ns, conf_text, extra=()):
+    def __init__(self, lab, ns, conf_text, extra=(), prefix=()):
         self.lab = lab
         self.ns = ns
         self.dir = tempfile.mkdtemp(prefix="vigil-pm-")
@@ -99,7 +99,7 @@ class Daemon:
         self.log_path = os.path.join(self.dir, "vigild.log")
         self.write_config(conf_text)
         self.log = open(self.log_path, "w")
-        argv = [binary("vigild"), "-l", "--log-level=debug", "-f", self.conf, "-p", self.pid_file,
+        argv = list(prefix) + [binary("vigild"), "-l", "--log-level=debug", "-f", self.conf, "-p", self.pid_file,
                 "--control-socket", self.sock] + list(extra)
         self.proc = ns.spawn(argv, stdout=self.log, stderr=subprocess.STDOUT)
         wait_until(lambda: os.path.exists(self.sock) and self.try_status(), 10, what="vigild's control socket")
@@ -165,8 +165,8 @@ class ProcessModelTest(unittest.TestCase):
         self.r1.ip("addr add 10.77.0.1/24 dev eth0")
         self.peer.ip("addr add 10.77.0.2/24 dev eth0")
 
-    def start(self, text=None, extra=()):
-        d = Daemon(self.lab, self.r1, text or config(), extra)
+    def start(self, text=None, extra=(), prefix=()):
+        d = Daemon(self.lab, self.r1, text or config(), extra, prefix)
         self.addCleanup(d.close)
         self.addCleanup(lambda: self._dump_log_on_failure(d))
         wait_until(lambda: d.running_pid("vrrp") and d.running_pid("checker"), 10, what="both children running")
@@ -195,6 +195,21 @@ class ProcessModelTest(unittest.TestCase):
         for child in (vrrp, checker):
             self.assertNotEqual(proc_status(child)["Uid"].split()[0], "0")
             self.assertEqual(proc_status(child)["NoNewPrivs"], "1")
+
+    # As systemd starts it (User=, AmbientCapabilities=, CapabilityBoundingSet=): the same end state.
+    def test_started_unprivileged_with_ambient_capabilities_like_systemd(self):
+        u = DAEMON_USER
+        as_systemd = ["setpriv", f"--reuid={u.pw_uid}", f"--regid={u.pw_gid}", "--clear-groups",
+                      "--inh-caps=-all,+net_admin,+net_raw", "--ambient-caps=-all,+net_admin,+net_raw",
+                      "--bounding-set=-all,+net_admin,+net_raw"]
+        d = self.start(prefix=as_systemd)
+        pid = d.proc.pid
+        self.assertEqual(proc_status(pid)["Name"], "vigild")
+        self.assertEqual(caps(pid, "CapEff"), 0)
+        for which in ("CapPrm", "CapAmb", "CapBnd"):
+            self.assertEqual(caps(pid, which), CAP_NET_ADMIN | CAP_NET_RAW, which)
+        self.assertEqual(caps(d.running_pid("vrrp"), "CapEff"), CAP_NET_ADMIN | CAP_NET_RAW)
+        self.assertEqual(caps(d.running_pid("checker"), "CapEff"), CAP_NET_ADMIN)
 
     def test_checker_keeps_cap_net_raw_only_with_ping_check(self):
         d = self.start(config(check=PING_CHECK))
