@@ -85,7 +85,7 @@ def alive(pid):
 class Daemon:
     """One vigild in namespace `ns`, with its files in a private folder."""
 
-    def __init__(self, lab, ns, conf_text, extra=(), prefix=()):
+    def __init__(self, lab, ns, conf_text, extra=(), prefix=(), env=None):
         self.lab = lab
         self.ns = ns
         self.dir = tempfile.mkdtemp(prefix="vigil-pm-")
@@ -101,7 +101,8 @@ class Daemon:
         self.log = open(self.log_path, "w")
         argv = list(prefix) + [binary("vigild"), "-l", "--log-level=debug", "-f", self.conf, "-p", self.pid_file,
                 "--control-socket", self.sock] + list(extra)
-        self.proc = ns.spawn(argv, stdout=self.log, stderr=subprocess.STDOUT)
+        self.proc = ns.spawn(argv, stdout=self.log, stderr=subprocess.STDOUT,
+                             env=dict(os.environ, **(env or {})))
         wait_until(lambda: os.path.exists(self.sock) and self.try_status(), 10, what="vigild's control socket")
 
     def write_config(self, text):
@@ -165,8 +166,8 @@ class ProcessModelTest(unittest.TestCase):
         self.r1.ip("addr add 10.77.0.1/24 dev eth0")
         self.peer.ip("addr add 10.77.0.2/24 dev eth0")
 
-    def start(self, text=None, extra=(), prefix=()):
-        d = Daemon(self.lab, self.r1, text or config(), extra, prefix)
+    def start(self, text=None, extra=(), prefix=(), env=None):
+        d = Daemon(self.lab, self.r1, text or config(), extra, prefix, env)
         self.addCleanup(d.close)
         self.addCleanup(lambda: self._dump_log_on_failure(d))
         wait_until(lambda: d.running_pid("vrrp") and d.running_pid("checker"), 10, what="both children running")
@@ -210,6 +211,56 @@ class ProcessModelTest(unittest.TestCase):
             self.assertEqual(caps(pid, which), CAP_NET_ADMIN | CAP_NET_RAW, which)
         self.assertEqual(caps(d.running_pid("vrrp"), "CapEff"), CAP_NET_ADMIN | CAP_NET_RAW)
         self.assertEqual(caps(d.running_pid("checker"), "CapEff"), CAP_NET_ADMIN)
+
+    # Without the capabilities (an unprivileged start with none): each child says what it lacks and exits with
+    # the permanent-error status, which is not retried in a loop; vigild keeps serving status.
+    def test_child_without_its_capabilities_fails_permanently_and_is_not_retried(self):
+        u = DAEMON_USER
+        d = Daemon(self.lab, self.r1, config(), prefix=["setpriv", f"--reuid={u.pw_uid}", f"--regid={u.pw_gid}",
+                                                       "--clear-groups", "--inh-caps=-all", "--ambient-caps=-all"])
+        self.addCleanup(d.close)
+        self.addCleanup(lambda: self._dump_log_on_failure(d))
+        wait_until(lambda: d.child("vrrp")["state"] == "FAILED" and d.child("checker")["state"] == "FAILED", 10,
+                   what="both children FAILED")
+        time.sleep(2.5)  # longer than the first back-off steps: nothing restarts
+        s = d.status()
+        for role in ("vrrp", "checker"):
+            c = d.child(role, s)
+            self.assertEqual((c["state"], c["restarts"], c["pid"]), ("FAILED", 0, 0), role)
+            self.assertIn("permanent", c["reason"])
+        self.assertIn("CAP_NET_RAW", d.log_text())
+        self.assertIsNone(d.proc.poll())
+
+    # sd_notify: READY=1 once running, RELOADING=1 with MONOTONIC_USEC then READY=1 around a reload, STOPPING=1.
+    def test_tells_systemd_ready_reloading_and_stopping(self):
+        folder = tempfile.mkdtemp(prefix="vigil-notify-")
+        self.addCleanup(shutil.rmtree, folder, True)
+        os.chmod(folder, 0o755)
+        path = os.path.join(folder, "notify")
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.addCleanup(listener.close)
+        listener.bind(path)
+        os.chmod(path, 0o777)  # vigild sends as its unprivileged user
+        listener.settimeout(10)
+        d = self.start(env={"NOTIFY_SOCKET": path})
+
+        def next_message():
+            return dict(l.split("=", 1) for l in listener.recv(4096).decode().splitlines())
+
+        first = next_message()
+        self.assertEqual(first.get("READY"), "1")
+        self.assertIn("generation 1", first.get("STATUS", ""))
+        d.write_config(config(priority=110))
+        d.proc.send_signal(signal.SIGHUP)
+        reloading = next_message()
+        self.assertEqual(reloading.get("RELOADING"), "1")
+        self.assertTrue(reloading.get("MONOTONIC_USEC", "").isdigit())
+        again = next_message()
+        self.assertEqual(again.get("READY"), "1")
+        self.assertIn("generation 2", again.get("STATUS", ""))
+        d.proc.send_signal(signal.SIGTERM)
+        self.assertEqual(next_message().get("STOPPING"), "1")
+        self.assertEqual(d.proc.wait(20), 0)
 
     def test_checker_keeps_cap_net_raw_only_with_ping_check(self):
         d = self.start(config(check=PING_CHECK))
