@@ -53,9 +53,9 @@ std::string_view section_name(Section section) {
 std::string keywords_markdown() {
     std::string out =
         "# Configuration keywords\n\n"
-        "<!-- Generated from common/config/keywords_table.inc by `vigild --list-keywords`; do not edit by "
-        "hand.\n"
-        "     A unit test fails when this file and the table differ. -->\n\n"
+        "<!-- Generated from common/config/keywords_table.inc: build/bin/vigil-keywords-doc > "
+        "docs/keywords.md\n"
+        "     Do not edit by hand: a unit test fails when this file and the table differ. -->\n\n"
         "vigil reads the keepalived.conf language. Every keyword of keepalived 2.4 for the sections below "
         "is\n"
         "recognised. **acted on**: modelled in proto/config.proto and used by the daemon. **accepted**: "

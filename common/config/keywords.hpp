@@ -1,7 +1,7 @@
 #pragma once
 // The one table of every keyword vigil recognises: its section and whether vigil acts on it. The parser
 // consults it for every statement (unknown keyword, or accepted but not acted on: a warning), and
-// docs/keywords.md is generated from it (`vigild --list-keywords`), so the documentation cannot drift from
+// docs/keywords.md is generated from it (`vigil-keywords-doc`), so the documentation cannot drift from
 // the code.
 
 #include <cstdint>
