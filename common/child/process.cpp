@@ -27,7 +27,10 @@ std::string capability_name(int cap) {
 
 std::string joined_names(const std::vector<int>& caps) {
     std::string out;
-    for (int cap : caps) out += (out.empty() ? "" : " ") + capability_name(cap);
+    for (int cap : caps) {
+        if (!out.empty()) out += ' ';
+        out += capability_name(cap);  // not `"literal" + std::string`: g++ 12 false -Wrestrict (GCC bug 105651)
+    }
     return out.empty() ? "none" : out;
 }
 
