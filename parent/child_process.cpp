@@ -73,7 +73,9 @@ void SupervisedChild::spawn_now() {
         return;
     }
     if (ever_ran_) {
-        ++restarts_;
+        // A respawn asked for by a reload is not a failure: it is not counted.
+        if (!respawning_) ++restarts_;
+        respawning_ = false;
         gone_ms_ = static_cast<std::uint64_t>(
             std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - gone_at_).count());
     }
@@ -208,6 +210,7 @@ void SupervisedChild::on_exit(int wait_status) {
     if (hooks_.on_lost) hooks_.on_lost(*this);
     if (respawn_) {
         respawn_ = false;
+        respawning_ = true;
         reason_ = "respawned";
         schedule_restart(RestartBackoff::Duration::zero());
         return;

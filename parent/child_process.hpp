@@ -68,6 +68,8 @@ class SupervisedChild {
 
     // Sends a message when the channel is open; false otherwise.
     bool send(vigil::ipc::Envelope envelope);
+    // True between respawn() and the exit of the process it replaces.
+    bool replacing() const { return respawn_; }
     // True when the process runs and its channel is open.
     bool connected() const { return channel_ && channel_->is_open(); }
 
@@ -114,7 +116,8 @@ class SupervisedChild {
     std::uint64_t generation_ = 0;
     int missed_pongs_ = 0;
     bool stopping_ = false;
-    bool respawn_ = false;
+    bool respawn_ = false;     // asked to stop so that it restarts with new launch settings
+    bool respawning_ = false;  // that restart is due: not counted as a failure
     bool disabled_ = true;
     bool ever_ran_ = false;
     std::uint64_t gone_ms_ = 0;

@@ -313,8 +313,14 @@ void Supervisor::start_reload() {
     pending_config_ = std::move(parsed.config);
     const auto gen = generation_ + 1;
     std::vector<std::string> roles;
-    for (auto* c : {vrrp_.get(), checker_.get()})
+    // A checker whose CAP_NET_RAW must change cannot prepare the new config (it would refuse PING_CHECK, or
+    // keep a capability it no longer needs): it is left out and restarted with the new config once it is
+    // committed.
+    const bool checker_replaced = needs_icmp(pending_config_) != checker_has_net_raw_;
+    for (auto* c : {vrrp_.get(), checker_.get()}) {
+        if (c == checker_.get() && checker_replaced) continue;
         if (c->connected() && c->state() == ChildStatus::RUNNING) roles.push_back(c->role());
+    }
     txn_.emplace(gen, roles);
     for (auto* c : {vrrp_.get(), checker_.get()}) {
         if (std::find(roles.begin(), roles.end(), c->role()) == roles.end()) continue;
@@ -361,15 +367,16 @@ void Supervisor::decide(ConfigTransaction::Decision d) {
     generation_ = txn.generation();
     r.set_ok(true);
     r.set_generation(generation_);
-    // A child that was starting meanwhile got the old config: bring it to the new one.
-    for (auto* c : {vrrp_.get(), checker_.get()}) {
-        bool member = false;
-        for (const auto& res : txn.results()) member = member || res.role() == c->role();
-        if (!member && c->connected()) on_started(*c);
-    }
     if (!options_.log_level_given && !config_.global_defs().log_level().empty())
         spdlog::set_level(spdlog::level::from_str(config_.global_defs().log_level()));
     apply_children_to_config();
+    // A child that was starting meanwhile got the old config: bring it to the new one (one being replaced
+    // gets it when its successor starts).
+    for (auto* c : {vrrp_.get(), checker_.get()}) {
+        bool member = false;
+        for (const auto& res : txn.results()) member = member || res.role() == c->role();
+        if (!member && c->connected() && !c->replacing()) on_started(*c);
+    }
     finish_reload(std::move(r));
 }
 

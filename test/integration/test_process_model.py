@@ -266,6 +266,19 @@ class ProcessModelTest(unittest.TestCase):
         d = self.start(config(check=PING_CHECK))
         self.assertEqual(caps(d.running_pid("checker"), "CapEff"), CAP_NET_ADMIN | CAP_NET_RAW)
 
+    # A reload that adds PING_CHECK restarts the checker with CAP_NET_RAW (not counted as a failure).
+    def test_reload_adding_ping_check_gives_the_checker_cap_net_raw(self):
+        d = self.start()
+        old = d.running_pid("checker")
+        self.assertEqual(caps(old, "CapEff") & CAP_NET_RAW, 0)
+        d.write_config(config(check=PING_CHECK))
+        r = d.ctl("reload")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        wait_until(lambda: d.running_pid("checker") not in (0, old), 10, what="the checker respawned")
+        new = d.running_pid("checker")
+        self.assertEqual(caps(new, "CapEff"), CAP_NET_ADMIN | CAP_NET_RAW)
+        self.assertEqual(d.child("checker")["restarts"], 0)
+
     # SIGKILL of vigil-checker: a new one within 1 s, restarts 1, the VRRP child untouched, no VIP removed.
     def test_sigkill_of_checker_restarts_it_and_leaves_vrrp_alone(self):
         d = self.start()
