@@ -1,0 +1,130 @@
+"""vigil-checker on this host (issue 5 items 1, 3 and 5): health reaches `vigilctl status`, the IPVS backend is
+reported unavailable with the kernel's reason (this kernel has no IPVS) without the checker exiting, and a
+crashed checker never moves VRRP: an instance that tracks a virtual server stays MASTER while the checker is
+killed again and again.
+
+One router namespace r1 on a bridge with a client; real servers are TCP listeners on r1's own addresses
+(192.0.2.1:8080 answers, 192.0.2.1:8081 refuses).
+"""
+
+import os
+import signal
+import time
+import unittest
+
+from lab import wait_until
+from vrrp_lab import VrrpLab
+
+CONF = """
+vrrp_instance VI_1 {
+    state MASTER
+    interface eth0
+    virtual_router_id 61
+    priority 150
+    advert_int 0.5
+    version 3
+    virtual_ipaddress {
+        192.0.2.100/24
+    }
+    track_virtual_server {
+        192.0.2.100 80 TCP weight -100
+    }
+}
+
+virtual_server 192.0.2.100 80 {
+    delay_loop 1
+    lb_algo rr
+    lb_kind NAT
+    protocol TCP
+    quorum 1
+    real_server 192.0.2.1 8080 {
+        weight 2
+        TCP_CHECK {
+            connect_timeout 1
+            retry 0
+        }
+    }
+    real_server 192.0.2.1 8081 {
+        weight 1
+        TCP_CHECK {
+            connect_timeout 1
+            retry 0
+        }
+    }
+}
+"""
+
+
+def real_servers(status):
+    out = {}
+    for vs in status.get("virtualServers", []):
+        for rs in vs.get("realServers", []):
+            out[f"{rs['address']}:{rs['port']}"] = rs
+    return out
+
+
+def child(status, role):
+    for c in status.get("children", []):
+        if c.get("role") == role:
+            return c
+    return {}
+
+
+def instance(status, name):
+    for i in status.get("vrrpInstances", []):
+        if i.get("name") == name:
+            return i
+    return {}
+
+
+class CheckerOnHost(unittest.TestCase):
+    def setUp(self):
+        self.vl = VrrpLab(routers=1)
+        self.addCleanup(self.vl.close)
+        self.vl.start_vigild("r1", CONF)
+        self.addCleanup(lambda: print(self.vl.log("r1")[-4000:]) if self._outcome.result.failures else None)
+
+    def status(self):
+        return self.vl.status("r1") or {}
+
+    def test_health_and_reasons_reach_status_and_ipvs_is_reported_unavailable(self):
+        def settled():
+            rs = real_servers(self.status())
+            up, down = rs.get("192.0.2.1:8080", {}), rs.get("192.0.2.1:8081", {})
+            return up.get("healthy") is True and down.get("healthy") is not True and \
+                "refused" in down.get("reason", "") and (up, down)
+        up, down = wait_until(settled, 15, interval=0.2, what="one healthy and one refused real server")
+        self.assertEqual(up.get("lastResult"), "CHECK_RESULT_SUCCESS")
+        self.assertEqual(down.get("lastResult"), "CHECK_RESULT_FAILURE")
+        s = self.status()
+        ipvs = s.get("ipvs") or {}
+        self.assertFalse(ipvs.get("available", False), s)
+        self.assertTrue(ipvs.get("reason"), "the kernel's reason is shown")
+        checker = child(s, "checker")
+        self.assertEqual(checker.get("state"), "RUNNING", checker)
+        self.assertEqual(checker.get("restarts", 0), 0, "no IPVS is not a reason to exit")
+
+    def test_killing_the_checker_again_and_again_never_moves_the_tracking_instance(self):
+        wait_until(lambda: instance(self.status(), "VI_1").get("state") == "MASTER", 15,
+                   what="VI_1 MASTER")
+        wait_until(lambda: real_servers(self.status()).get("192.0.2.1:8080", {}).get("healthy"), 15,
+                   what="quorum met")
+        before = instance(self.status(), "VI_1")
+        vrrp_pid = child(self.status(), "vrrp")["pid"]
+        for round_ in range(4):
+            pid = child(self.status(), "checker")["pid"]
+            os.kill(pid, signal.SIGKILL)
+            wait_until(lambda: child(self.status(), "checker").get("pid") not in (None, 0, pid) and
+                       child(self.status(), "checker").get("state") == "RUNNING", 35,
+                       what=f"checker restarted (round {round_ + 1})")
+            i = instance(self.status(), "VI_1")
+            self.assertEqual(i.get("state"), "MASTER")
+            self.assertEqual(i.get("effectivePriority"), 150, "a dead checker never lowers the priority")
+        after = instance(self.status(), "VI_1")
+        self.assertEqual(after.get("transitions"), before.get("transitions"), "no transition at all")
+        self.assertEqual(child(self.status(), "vrrp")["pid"], vrrp_pid)
+        self.assertEqual(self.vl.holders("192.0.2.100"), ["r1"])
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
