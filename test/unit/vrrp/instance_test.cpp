@@ -1,6 +1,10 @@
 // One Instance driven directly: the actions it returns for each input.
 
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
 #include <catch2/catch.hpp>
+
+#include <sstream>
 
 #include "test/unit/vrrp/sim.hpp"
 #include "vrrp_child/state_machine.hpp"
@@ -195,4 +199,21 @@ TEST_CASE("the advert carries v2 auth and whole seconds, v3 centiseconds", "[vrr
     s = all_of<SendAdvert>(i3.start(t0()));
     REQUIRE(s.size() == 1);
     CHECK(s[0].advert.interval_field == 2);
+}
+
+TEST_CASE("every transition is logged with its subject, states and reason", "[vrrp][instance]") {
+    std::ostringstream text;
+    auto previous = spdlog::default_logger();
+    auto logger =
+        std::make_shared<spdlog::logger>("test", std::make_shared<spdlog::sinks::ostream_sink_mt>(text));
+    logger->set_pattern("%v");
+    spdlog::set_default_logger(logger);
+    Instance i(sim::v3_instance(100));
+    i.start(t0());
+    i.poll(*i.next_deadline());
+    spdlog::set_default_logger(previous);
+    CHECK_THAT(text.str(), Catch::Contains("[VI_1] INIT -> BACKUP (start)"));
+    CHECK_THAT(text.str(), Catch::Contains("[VI_1] BACKUP -> MASTER (master down timer expired)"));
+    CHECK(i.stats().transitions == 2);
+    CHECK(i.stats().became_master == 1);
 }
