@@ -548,7 +548,9 @@ void Engine::fill_status(vigil::ipc::Status& status) {
         s->set_priority(c.priority);
         s->set_effective_priority(inst->priority());
         for (const auto& v : c.vips) s->add_vips(v.address.to_string() + "/" + std::to_string(v.prefix_len));
-        if (auto m = inst->master_address()) s->set_master_address(m->to_string());
+        // The current master: ourselves while MASTER, else the sender of the adverts we follow.
+        auto master = inst->state() == State::kMaster ? inst->primary_address() : inst->master_address();
+        if (master) s->set_master_address(master->to_string());
         auto& x = extra_[name];
         s->set_transitions(x.transitions);
         if (x.last_transition) *s->mutable_last_transition_time() = to_timestamp(*x.last_transition);
