@@ -394,6 +394,18 @@ class ProcessModelTest(unittest.TestCase):
         d.proc.send_signal(signal.SIGHUP)
         wait_until(lambda: d.status()["config"]["generation"] == "3", 10, what="generation 3")
 
+    # A setting a reload cannot change (keepalived's net_namespace) is refused, naming it; nothing changes.
+    def test_reload_refuses_a_setting_fixed_at_start(self):
+        d = self.start()
+        d.write_config("global_defs {\n    net_namespace blue\n}\n" + config(priority=150))
+        r = d.ctl("reload")
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        self.assertIn("net_namespace cannot change on reload", r.stdout)
+        s = d.status()
+        self.assertEqual(s["config"]["generation"], "1")
+        self.assertFalse(s["config"]["lastReload"]["ok"])
+        self.assertEqual(json.loads(d.ctl("config").stdout)["vrrpInstance"][0]["priority"], 100)
+
     # A client whose uid is neither root nor vigild's is refused: by the socket's mode, and by SO_PEERCRED.
     def test_control_socket_refuses_other_users(self):
         d = self.start()
