@@ -210,9 +210,8 @@ asio::awaitable<CheckResult> HttpCheck::check_url(const HttpUrl& url) {
     std::string raw;
     const std::string request = http_request(url, params_.http_protocol, target_);
     if (params_.tls) {
-        if (params_.enable_sni && !url.virtualhost.empty()) {
-            SSL_set_tlsext_host_name(tls.native_handle(), url.virtualhost.c_str());
-        }
+        const std::string& sni = params_.sni_name.empty() ? url.virtualhost : params_.sni_name;
+        if (params_.enable_sni && !sni.empty()) SSL_set_tlsext_host_name(tls.native_handle(), sni.c_str());
         co_await tls.async_handshake(asio::ssl::stream_base::client,
                                      asio::redirect_error(asio::use_awaitable, ec));
         if (ec || deadline.expired()) co_return failed("TLS handshake failed: " + describe_error(ec));

@@ -55,13 +55,14 @@ struct HttpUrl {
 struct HttpParams {
     bool tls = false;  // SSL_GET
     bool enable_sni = false;
+    std::string sni_name;               // empty: the url's virtualhost
     std::string http_protocol = "1.0";  // 1.0, 1.0C or 1.1
     std::vector<HttpUrl> urls;
 };
 
 struct MiscParams {
-    std::string path;    // the command line (split into words, no shell)
-    Duration timeout{};  // zero: the checker's connect_timeout... keepalived uses delay_loop
+    std::string path;                            // the command line (split into words, no shell)
+    Duration timeout{std::chrono::seconds(60)};  // misc_timeout; keepalived's default is delay_loop
     bool dynamic = false;
     std::string user;  // empty: the checker's own user
     std::string group;

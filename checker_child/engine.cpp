@@ -35,7 +35,7 @@ struct Engine::Slot {
 struct Engine::VirtualServer {
     explicit VirtualServer(const VirtualServerSpec& spec) : quorum(spec) {}
     QuorumState quorum;
-    std::vector<RealServerState> states;
+    std::vector<RealServerHealth> states;
     std::vector<std::vector<std::unique_ptr<Slot>>> slots;  // [real server][checker]
     std::vector<DesiredDestination> published;
     bool ever_published = false;
@@ -72,6 +72,21 @@ Engine::~Engine() {
             for (auto& slot : slots) slot->timer.cancel();
         }
     }
+}
+
+bool Engine::restore(const std::string& virtual_server, const std::string& real_server, bool up,
+                     const std::string& reason) {
+    for (std::size_t v = 0; v < servers_.size(); ++v) {
+        const auto& spec = config_.virtual_servers[v];
+        if (spec.name != virtual_server) continue;
+        for (std::size_t r = 0; r < spec.real_servers.size(); ++r) {
+            const auto& rs = spec.real_servers[r];
+            if (format_endpoint(rs.ip, rs.port) != real_server) continue;
+            servers_[v]->states[r].restore(up, reason);
+            return true;
+        }
+    }
+    return false;
 }
 
 void Engine::start() {
@@ -173,7 +188,12 @@ void Engine::on_result(std::size_t v, std::size_t r, std::size_t c, uint64_t epo
                        const CheckResult& result) {
     auto& vs = *servers_[v];
     vs.slots[r][c]->running = false;
-    if (vs.epoch != epoch || vs.suspended) return;  // suspended or stopped while it ran
+    if (vs.epoch != epoch || vs.suspended) {
+        // Suspended or stopped while it ran: the result is stale. If checks resumed meanwhile, the resumed
+        // run may have found this one still running and skipped, so run again now.
+        if (!vs.suspended && started_) schedule(v, r, c, Duration{0});
+        return;
+    }
     const auto& spec = config_.virtual_servers[v];
     const auto& rs = spec.real_servers[r];
     auto& state = vs.states[r];

@@ -79,6 +79,11 @@ class Engine {
     Engine(const Engine&) = delete;
     Engine& operator=(const Engine&) = delete;
 
+    // Before start(): the health the parent kept for a real server (virtual server name as in
+    // VirtualServerSpec::name, real server "IP:PORT"), so a restarted checker resumes instead of flapping.
+    // Returns false when no such real server is configured.
+    bool restore(const std::string& virtual_server, const std::string& real_server, bool up,
+                 const std::string& reason);
     // Reports every virtual server's initial destinations and quorum, then schedules the first checks, each
     // at a random point within its warmup.
     void start();

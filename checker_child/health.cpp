@@ -20,6 +20,13 @@ CheckerState::CheckerState(const CheckTiming& timing) : timing_(timing), up_(!ti
     last_.reason = "not checked yet";
 }
 
+void CheckerState::restore(bool up, const std::string& reason) {
+    up_ = up;
+    failures_ = 0;
+    successes_ = 0;
+    last_ = CheckResult{up, "restored: " + reason, {}};
+}
+
 Duration CheckerState::first_delay(const RandomSource& random) const {
     const Duration bound = timing_.warmup.value_or(timing_.delay_loop);
     if (bound.count() <= 0 || !random) return Duration{0};
@@ -60,13 +67,13 @@ CheckerState::Outcome CheckerState::on_result(const CheckResult& result) {
     return {false, timing_.delay_loop_fast.value_or(down_interval())};
 }
 
-RealServerState::RealServerState(const RealServerSpec& spec) : configured_weight_(spec.weight) {
+RealServerHealth::RealServerHealth(const RealServerSpec& spec) : configured_weight_(spec.weight) {
     checkers_.reserve(spec.checks.size());
     for (const auto& c : spec.checks) checkers_.emplace_back(c.timing);
     dynamic_weights_.resize(spec.checks.size());
 }
 
-RealServerState::Outcome RealServerState::on_result(std::size_t index, const CheckResult& result) {
+RealServerHealth::Outcome RealServerHealth::on_result(std::size_t index, const CheckResult& result) {
     const bool was_up = up();
     const int old_weight = weight();
     last_index_ = index;
@@ -76,11 +83,15 @@ RealServerState::Outcome RealServerState::on_result(std::size_t index, const Che
     return {was_up != up() || old_weight != weight(), outcome.next};
 }
 
-bool RealServerState::up() const {
+void RealServerHealth::restore(bool up, const std::string& reason) {
+    for (auto& c : checkers_) c.restore(up, reason);
+}
+
+bool RealServerHealth::up() const {
     return std::all_of(checkers_.begin(), checkers_.end(), [](const CheckerState& c) { return c.up(); });
 }
 
-int RealServerState::weight() const {
+int RealServerHealth::weight() const {
     // keepalived adds each dynamic checker's difference to the configured weight.
     long w = configured_weight_;
     for (const auto& d : dynamic_weights_) {
@@ -89,7 +100,7 @@ int RealServerState::weight() const {
     return static_cast<int>(std::clamp<long>(w, 0, 65535));
 }
 
-std::string RealServerState::reason() const {
+std::string RealServerHealth::reason() const {
     for (const auto& c : checkers_) {
         if (!c.up()) return c.last().reason;
     }
@@ -119,7 +130,7 @@ bool QuorumState::update(long live_weight) {
     return false;
 }
 
-long live_weight(const std::vector<RealServerState>& servers) {
+long live_weight(const std::vector<RealServerHealth>& servers) {
     long sum = 0;
     for (const auto& s : servers) {
         if (s.up()) sum += s.weight();
@@ -128,7 +139,7 @@ long live_weight(const std::vector<RealServerState>& servers) {
 }
 
 std::vector<DesiredDestination> desired_destinations(const VirtualServerSpec& spec,
-                                                     const std::vector<RealServerState>& servers,
+                                                     const std::vector<RealServerHealth>& servers,
                                                      bool quorum_up) {
     std::vector<DesiredDestination> out;
     const bool use_sorry = spec.sorry_server && !quorum_up;

@@ -37,6 +37,9 @@ class CheckerState {
     // Records one result and decides the state and the next interval.
     Outcome on_result(const CheckResult& result);
 
+    // Takes a state handed back after a restart (no flapping): up or down, counters cleared.
+    void restore(bool up, const std::string& reason);
+
     bool up() const { return up_; }
     // The last result (reason "not checked yet" before the first).
     const CheckResult& last() const { return last_; }
@@ -56,9 +59,9 @@ class CheckerState {
 };
 
 // A real server is up when every one of its checkers is up (a server with no checkers is always up).
-class RealServerState {
+class RealServerHealth {
   public:
-    RealServerState(const RealServerSpec& spec);
+    RealServerHealth(const RealServerSpec& spec);
 
     // Feeds checker `index`'s result; returns true when the server's up/down state or weight changed.
     struct Outcome {
@@ -66,6 +69,9 @@ class RealServerState {
         Duration next{};
     };
     Outcome on_result(std::size_t index, const CheckResult& result);
+
+    // Takes the health the parent kept across a checker restart: every checker starts in that state.
+    void restore(bool up, const std::string& reason);
 
     bool up() const;
     // The weight while up: the last dynamic weight a checker asked for, else the configured one.
@@ -116,10 +122,10 @@ class QuorumState {
 // The IPVS destinations a virtual server should have, given its real servers' states and its quorum.
 // `up` and `weight` are per real server, in the spec's order.
 std::vector<DesiredDestination> desired_destinations(const VirtualServerSpec& spec,
-                                                     const std::vector<RealServerState>& servers,
+                                                     const std::vector<RealServerHealth>& servers,
                                                      bool quorum_up);
 
 // Sum of the weights of the live real servers.
-long live_weight(const std::vector<RealServerState>& servers);
+long live_weight(const std::vector<RealServerHealth>& servers);
 
 }  // namespace vigil::check

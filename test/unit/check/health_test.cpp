@@ -36,7 +36,7 @@ struct Replay {
 };
 Replay replay(const CheckTiming& timing, Duration first, Duration until,
               const std::function<bool(Duration)>& healthy) {
-    RealServerState state(server("10.0.0.2", 1, {tcp_spec(timing)}));
+    RealServerHealth state(server("10.0.0.2", 1, {tcp_spec(timing)}));
     Replay out;
     Duration now = first;
     while (now <= until) {
@@ -120,9 +120,9 @@ TEST_CASE("a down server is checked at delay_loop_down") {
 
 TEST_CASE("without alpha a server starts up; with alpha it starts down") {
     CheckTiming t;
-    CHECK(RealServerState(server("10.0.0.2", 1, {tcp_spec(t)})).up());
+    CHECK(RealServerHealth(server("10.0.0.2", 1, {tcp_spec(t)})).up());
     t.alpha = true;
-    RealServerState down(server("10.0.0.2", 1, {tcp_spec(t)}));
+    RealServerHealth down(server("10.0.0.2", 1, {tcp_spec(t)}));
     CHECK_FALSE(down.up());
     CHECK(down.reason() == "not checked yet");
 }
@@ -130,7 +130,7 @@ TEST_CASE("without alpha a server starts up; with alpha it starts down") {
 TEST_CASE("a real server is up only while every one of its checkers is up") {
     CheckTiming t;
     t.retry = 0;
-    RealServerState s(server("10.0.0.2", 3, {tcp_spec(t), tcp_spec(t)}));
+    RealServerHealth s(server("10.0.0.2", 3, {tcp_spec(t), tcp_spec(t)}));
     CHECK(s.on_result(1, {false, "HTTP 503 from /health", {}}).changed);
     CHECK_FALSE(s.up());
     CHECK(s.reason() == "HTTP 503 from /health");
@@ -141,7 +141,7 @@ TEST_CASE("a real server is up only while every one of its checkers is up") {
 
 TEST_CASE("a dynamic weight replaces the configured one and stays until the next dynamic result") {
     CheckTiming t;
-    RealServerState s(server("10.0.0.2", 10, {tcp_spec(t)}));
+    RealServerHealth s(server("10.0.0.2", 10, {tcp_spec(t)}));
     CHECK(s.weight() == 10);
     CHECK(s.on_result(0, {true, "exit 7", 5}).changed);
     CHECK(s.weight() == 5);
@@ -211,7 +211,7 @@ TEST_CASE("destinations: down servers are removed, or kept at weight 0 under inh
     VirtualServerSpec vs;
     vs.real_servers = {server("10.0.0.2", 3, {tcp_spec(t)}), server("10.0.0.3", 2, {tcp_spec(t)})};
     vs.real_servers[1].inhibit_on_failure = true;
-    std::vector<RealServerState> states(vs.real_servers.begin(), vs.real_servers.end());
+    std::vector<RealServerHealth> states(vs.real_servers.begin(), vs.real_servers.end());
     CHECK(desired_destinations(vs, states, true) ==
           std::vector<DesiredDestination>{{"10.0.0.2", 80, 3, false}, {"10.0.0.3", 80, 2, false}});
     states[0].on_result(0, {false, "connection refused", {}});
@@ -228,7 +228,7 @@ TEST_CASE("sorry server replaces the real servers while quorum is lost") {
     vs.quorum = 4;
     vs.real_servers = {server("10.0.0.2", 3, {tcp_spec(t)}), server("10.0.0.3", 2, {tcp_spec(t)})};
     vs.sorry_server = server("10.0.0.9", 1);
-    std::vector<RealServerState> states(vs.real_servers.begin(), vs.real_servers.end());
+    std::vector<RealServerHealth> states(vs.real_servers.begin(), vs.real_servers.end());
     QuorumState q(vs);
     q.init(live_weight(states));
     REQUIRE(q.up());
