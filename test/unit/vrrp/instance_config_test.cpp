@@ -87,7 +87,7 @@ TEST_CASE("v3 takes centisecond intervals, ignores authentication with a warning
     CHECK_FALSE(make_instance_config(p).config);
 }
 
-TEST_CASE("VRRPv2 over IPv6 is refused; unset family follows the addresses", "[vrrp][config]") {
+TEST_CASE("VRRPv2 over IPv6 is refused, unset family follows the addresses", "[vrrp][config]") {
     cfg::VrrpInstance p;
     p.set_name("VI_6");
     p.set_interface("eth0");

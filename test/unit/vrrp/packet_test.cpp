@@ -125,7 +125,7 @@ TEST_CASE("golden packets decode to their fields", "[vrrp][packet]") {
     }
 }
 
-TEST_CASE("v3 max advert int is 12 bits of centiseconds; the reserved bits are ignored", "[vrrp][packet]") {
+TEST_CASE("v3 max advert int is 12 bits of centiseconds, the reserved bits are ignored", "[vrrp][packet]") {
     Advert ad = v3_advert();
     ad.interval_field = 0x0fff;
     Bytes b = encode(ad, ip("192.168.1.1"), ip("224.0.0.18"));
@@ -140,7 +140,7 @@ TEST_CASE("v3 max advert int is 12 bits of centiseconds; the reserved bits are i
     CHECK(p.advert->interval() == std::chrono::milliseconds(10));
 }
 
-TEST_CASE("as-v2 checksum mode accepts both conventions; RFC mode only the pseudo-header", "[vrrp][packet]") {
+TEST_CASE("as-v2 checksum mode accepts both conventions, RFC mode only the pseudo-header", "[vrrp][packet]") {
     CHECK(parse(v4_facts(), kV3AsV2Golden, ChecksumMode::kAsV2));
     CHECK(parse(v4_facts(), kV3Golden, ChecksumMode::kAsV2));
     CHECK(parse_reason(kV3AsV2Golden) == Reason::kBadChecksum);
@@ -191,7 +191,7 @@ TEST_CASE("multicast adverts need TTL / hop limit 255", "[vrrp][packet]") {
     CHECK(parse(f, b));
 }
 
-TEST_CASE("VRRPv2 over IPv6 is the wrong family; a zero interval is refused", "[vrrp][packet]") {
+TEST_CASE("VRRPv2 over IPv6 is the wrong family, a zero interval is refused", "[vrrp][packet]") {
     Bytes b = kV2Golden;
     CHECK(parse_reason(b, v6_facts()) == Reason::kWrongFamily);
     Advert ad = v3_advert();
@@ -258,7 +258,7 @@ TEST_CASE("validate compares a parsed v2 advert with the instance", "[vrrp][pack
     }
 }
 
-TEST_CASE("validate: v3 learns the interval; unicast needs a known peer", "[vrrp][packet]") {
+TEST_CASE("validate: v3 learns the interval, unicast needs a known peer", "[vrrp][packet]") {
     InstanceConfig c = v2_config();
     c.version = 3;
     c.vrid = 1;

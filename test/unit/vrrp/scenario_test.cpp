@@ -206,7 +206,7 @@ TEST_CASE("track_script weight 0: failure means FAULT", "[vrrp][scenario]") {
     CHECK(m[0].at == fault + skew(90));
 }
 
-TEST_CASE("link down on the master: FAULT, VIPs released, takeover; link back: preempts again",
+TEST_CASE("link down on the master: FAULT, VIPs released, takeover, link back: preempts again",
           "[vrrp][scenario]") {
     Wire w;
     elect_a(w);
@@ -332,7 +332,7 @@ TEST_CASE("reload removed: the instance stops, releases its VIPs and the peer ta
     CHECK(m[0].at == reload + skew(90));
 }
 
-TEST_CASE("VRRPv2 with PASS: election and failover; a wrong password isolates", "[vrrp][scenario]") {
+TEST_CASE("VRRPv2 with PASS: election and failover, a wrong password isolates", "[vrrp][scenario]") {
     Wire w;
     elect_a(w, v2_instance(100), v2_instance(90));
     const TimePoint last = last_advert(w, "A");
@@ -418,7 +418,7 @@ TEST_CASE("virtual_ipaddress_excluded is added and removed but not advertised", 
     CHECK(w.node("A").addresses.empty());
 }
 
-TEST_CASE("sync group: one member in FAULT takes the group to FAULT; the peer's group takes over",
+TEST_CASE("sync group: one member in FAULT takes the group to FAULT, the peer's group takes over",
           "[vrrp][scenario]") {
     auto member = [](std::uint8_t p, const char* name, std::uint8_t vrid) {
         auto c = v3_instance(p, name);
