@@ -94,9 +94,22 @@ class Initramfs:
     def _at(self, guest_path):
         return os.path.join(self.root, guest_path.lstrip("/"))
 
+    # /init mounts fresh file systems here: a file staged below them would be hidden in the guest.
+    MOUNTED = ("/proc/", "/sys/", "/dev/", "/run/", "/tmp/")
+
     def install(self, host_path, guest_path=None):
-        """Copies host_path (its real file) into the guest at the same place, plus guest_path as a link to it."""
+        """Copies host_path (its real file) into the guest at the same place, plus guest_path as a link to it.
+
+        A file whose real path lies under a directory /init mounts over (a build tree in /tmp, say) is staged
+        below /host instead, where the guest can see it."""
         real = os.path.realpath(host_path)
+        if real.startswith(self.MOUNTED):
+            real = "/host" + real
+            staged = self._at(real)
+            if not os.path.exists(staged):
+                os.makedirs(os.path.dirname(staged), exist_ok=True)
+                shutil.copy2(os.path.realpath(host_path), staged)
+            host_path = guest_path or host_path
         dest = self._at(real)
         if not os.path.exists(dest):
             os.makedirs(os.path.dirname(dest), exist_ok=True)
