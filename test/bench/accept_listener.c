@@ -1,9 +1,9 @@
 /* accept_listener: many TCP listening sockets on one address, each connection accepted and closed at once.
 
    The health-checker benchmarks (checker_bench.py, test/vm/bench_checker_cpu.py) point tens of thousands of
-   TCP_CHECKs at it. A listener that never accepted would fill its backlog and turn every check into a timeout,
-   so this one drains every backlog from one epoll loop (level-triggered, one accept4+close per connection,
-   up to 1024 ready sockets per epoll_wait) and counts what it accepted.
+   TCP_CHECKs at it. A listener that never accepted would fill its backlog and turn every check into a
+   timeout, so this one drains every backlog from one epoll loop (level-triggered, one accept4+close per
+   connection, up to 1024 ready sockets per epoll_wait) and counts what it accepted.
 
        accept_listener ADDRESS FIRST_PORT COUNT [REPORT_INTERVAL_S]
 
@@ -43,7 +43,8 @@ static double now_s(void) {
 static long cpu_ms(void) {
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
-    return (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000L + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1000L;
+    return (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000L +
+           (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1000L;
 }
 
 static int raise_nofile(long wanted) {
