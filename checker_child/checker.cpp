@@ -73,11 +73,14 @@ std::vector<std::string> check_against_host(const vigil::config::Config& config,
 
 Checker::Checker(asio::io_context& io, bool have_net_raw)
     : io_(io), have_net_raw_(have_net_raw), keeper_(io, IpvsKeeper::Options{}) {
-    keeper_.on_synced([this](const SyncReport& r) {
+    // The first sync is logged even when it changes nothing: that line is how a restarted checker shows it
+    // found the kernel's table right and rewrote none of it.
+    keeper_.on_synced([this, first = true](const SyncReport& r) mutable {
         if (!r.ok)
             spdlog::warn("IPVS: {}", r.error);
-        else if (r.operations)
+        else if (r.operations || first)
             spdlog::info("IPVS: table in step ({} change(s))", r.operations);
+        if (r.ok) first = false;
         if (uplink_) uplink_->send_status();
     });
 }
@@ -140,6 +143,13 @@ void Checker::commit(std::uint64_t generation) {
     engine_ = std::make_unique<Engine>(io_.get_executor(), std::move(p.checker), std::move(sinks));
     for (const auto& [instance, master] : vrrp_master_) engine_->set_vrrp_state(instance, master);
     engine_->start();
+    // lvs_flush clears the whole table once, when vigil starts; never when the parent restarts a checker
+    // (restarted_), which must leave correct entries and the connections through them alone.
+    if (first_commit_ && !restarted_ && running_.global_defs().lvs_flush()) {
+        spdlog::info("IPVS: lvs_flush: flushing the kernel's table before programming it");
+        keeper_.flush_at_first_sync();
+    }
+    first_commit_ = false;
     push_table();
 }
 
@@ -148,6 +158,7 @@ void Checker::abort(std::uint64_t generation) {
 }
 
 void Checker::restore(const vigil::ipc::Snapshot& snapshot) {
+    restarted_ = true;
     for (const auto& h : snapshot.health())
         if (!h.real_server().empty()) restored_[h.virtual_server() + " -> " + h.real_server()] = h;
 }
@@ -255,9 +266,19 @@ void Checker::fill_status(vigil::ipc::Status& status) {
 }
 
 void Checker::stop(std::function<void()> done) {
-    // An orderly stop leaves the kernel's table as it is (DESIGN: kept unless lvs_flush_onstop).
+    // An orderly stop leaves the kernel's table as it is (DESIGN: kept unless lvs_flush_onstop, which removes
+    // the services vigil's config names; the kernel drops their destinations with them).
     if (engine_) engine_->stop();
-    keeper_.stop();
+    if (running_.global_defs().lvs_flush_onstop()) {
+        Ownership services;
+        services.services = owned_.services;
+        auto report = keeper_.remove_owned_and_stop(std::move(services));
+        spdlog::info("IPVS: lvs_flush_onstop: {}",
+                     report.ok ? std::to_string(report.operations) + " service(s) removed"
+                               : "not removed: " + report.error);
+    } else {
+        keeper_.stop();
+    }
     done();
 }
 

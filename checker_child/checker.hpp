@@ -64,6 +64,8 @@ class Checker final : public common::child::Handler {
     // Health the parent handed back after a restart, shown until the first check of each real server.
     std::map<std::string, vigil::ipc::Health> restored_;
     std::map<std::string, bool> vrrp_master_;
+    bool first_commit_ = true;  // no generation committed yet in this process
+    bool restarted_ = false;  // the parent restarted this checker (a Restore came): lvs_flush does not apply
 };
 
 }  // namespace vigil::check

@@ -22,6 +22,16 @@ void IpvsKeeper::stop() {
     timer_.cancel();
 }
 
+SyncReport IpvsKeeper::remove_owned_and_stop(Ownership owned) {
+    stop();
+    desired_ = IpvsTable{};
+    owned_ = std::move(owned);
+    options_.flush_at_start = false;
+    SyncReport report = sync_once();
+    if (on_synced_) on_synced_(report);
+    return report;
+}
+
 void IpvsKeeper::schedule(std::chrono::milliseconds delay) {
     if (stopped_ || scheduled_) return;
     scheduled_ = true;

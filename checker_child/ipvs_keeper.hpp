@@ -45,8 +45,18 @@ class IpvsKeeper {
     // Whether the kernel's table is known to equal the desired one.
     bool in_sync() const { return in_sync_; }
 
+    // lvs_flush: the first sync flushes the whole table before programming it. Only before that first sync,
+    // and only for a checker that is not a restart (a restart must not disturb flowing traffic).
+    void flush_at_first_sync() {
+        if (first_sync_) options_.flush_at_start = true;
+    }
+
     // Cancels pending syncs and retries (an orderly stop leaves the kernel's table as it is).
     void stop();
+
+    // lvs_flush_onstop: removes, now and synchronously, every service `owned` names (their destinations go
+    // with them), then stops. Returns the report of that last sync.
+    SyncReport remove_owned_and_stop(Ownership owned);
 
   private:
     void schedule(std::chrono::milliseconds delay);
