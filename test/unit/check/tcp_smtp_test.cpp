@@ -69,6 +69,59 @@ TEST_CASE("TCP_CHECK times out after connect_timeout when the server's accept qu
     CHECK(std::chrono::steady_clock::now() - started >= 450ms);
 }
 
+TEST_CASE("TCP_CHECK drops the connection with a RST, leaving nothing for the server to read but a reset") {
+    asio::io_context io;
+    tcp::acceptor acceptor(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+    TcpCheck check(loopback(acceptor.local_endpoint().port()), 2s);
+    REQUIRE(run_check(io, check).ok);
+    tcp::socket peer(io);
+    acceptor.accept(peer);
+    char byte;
+    std::error_code ec;
+    peer.read_some(asio::buffer(&byte, 1), ec);
+    CHECK(ec == asio::error::connection_reset);
+}
+
+TEST_CASE("TCP_CHECK reuses one pooled socket, and each check reports only its own outcome") {
+    asio::io_context io;
+    tcp::acceptor acceptor(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+    TcpCheck up(loopback(acceptor.local_endpoint().port()), 2s);
+    TcpCheck refused(loopback(free_port_then_closed()), 2s);
+    auto& pool = TcpSocketPool::of(io.get_executor());
+    CHECK(pool.idle() == 0);
+    for (int round = 0; round < 3; ++round) {
+        const auto a = run_check(io, up);
+        CHECK(a.ok);
+        CHECK(pool.idle() == 1);
+        // The RST that ended the last connection is not this check's result, nor the refusal the next one's.
+        const auto b = run_check(io, refused);
+        CHECK_FALSE(b.ok);
+        CHECK(b.reason == "connection refused");
+        CHECK(pool.idle() == 1);
+    }
+    // Every successful check really connected: three connections wait in the accept queue.
+    int accepted = 0;
+    acceptor.non_blocking(true);
+    for (;;) {
+        tcp::socket peer(io);
+        std::error_code ec;
+        acceptor.accept(peer, ec);
+        if (ec) break;
+        ++accepted;
+    }
+    CHECK(accepted == 3);
+}
+
+TEST_CASE("TCP_CHECK with bind options uses its own socket, not the pool") {
+    asio::io_context io;
+    tcp::acceptor acceptor(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+    auto target = loopback(acceptor.local_endpoint().port());
+    target.bindto = "127.0.0.1";
+    TcpCheck check(target, 2s);
+    REQUIRE(run_check(io, check).ok);
+    CHECK(TcpSocketPool::of(io.get_executor()).idle() == 0);
+}
+
 TEST_CASE("TCP_CHECK binds to bindto and bind_port") {
     asio::io_context io;
     tcp::acceptor acceptor(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
