@@ -15,6 +15,9 @@ schedulers, veth, bridge by default) with their dependencies as `modprobe -S KVE
 indexed by `depmod -b`. Its /init mounts proc, sys, dev, run and tmp, brings lo up (IPVS refuses real servers
 otherwise), loads the modules, runs the script with sh, prints `VIGIL-VM-RESULT rc=N` and powers off. The host
 reads the console until that marker, or kills qemu (its own child, by PID) after the timeout.
+
+The guest's sh is busybox-static's, which runs its own applets before PATH: a script calls iproute2 as
+/usr/bin/ip (a bare `ip` is busybox's, which has no netns).
 """
 
 import glob
@@ -84,6 +87,9 @@ class Initramfs:
 
     def __init__(self, root):
         self.root = root
+        # The archive's "." becomes the guest's "/": a TemporaryDirectory is 0700, which would lock out every
+        # user but root (vigild drops to nobody and must still reach /proc/self/status).
+        os.chmod(root, 0o755)
         for d in ("usr/bin", "usr/sbin", "usr/lib", "usr/lib64", "proc", "sys", "dev", "run", "tmp", "etc",
                   "root", "var", "mnt"):
             os.makedirs(os.path.join(root, d), exist_ok=True)
