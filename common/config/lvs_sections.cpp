@@ -350,11 +350,32 @@ void inherit_defaults(cfg::VirtualServer& vs) {
             if (!c) continue;
             c->set_connect_timeout_ms(
                 pick(c->connect_timeout_ms(), rs.connect_timeout_ms(), vs.connect_timeout_ms(), 5000));
-            c->set_delay_before_retry_ms(pick(c->delay_before_retry_ms(), rs.delay_before_retry_ms(),
-                                              vs.delay_before_retry_ms(), 1000));
             c->set_delay_loop_ms(pick(c->delay_loop_ms(), rs.delay_loop_ms(), vs.delay_loop_ms(), 60000));
-            c->set_warmup_ms(pick(c->warmup_ms(), rs.warmup_ms(), vs.warmup_ms(), 0));
-            if (c->retry() == 0) c->set_retry(pick(0, rs.retry(), vs.retry(), 1));
+            // retry, delay_before_retry and warmup: the checker's own, its real server's, its virtual
+            // server's, then keepalived's default for this type of check (keepalived.conf(5)).
+            const bool http =
+                ch.kind_case() == cfg::Checker::kHttpGet || ch.kind_case() == cfg::Checker::kSslGet;
+            const bool dns = ch.kind_case() == cfg::Checker::kDnsCheck;
+            const bool misc = ch.kind_case() == cfg::Checker::kMiscCheck;
+            if (!c->has_retry())
+                c->set_retry(rs.has_retry()   ? rs.retry()
+                             : vs.has_retry() ? vs.retry()
+                             : dns            ? 3
+                             : misc           ? 0
+                                              : 1);
+            if (!c->has_delay_before_retry_ms())
+                c->set_delay_before_retry_ms(rs.has_delay_before_retry_ms()   ? rs.delay_before_retry_ms()
+                                             : vs.has_delay_before_retry_ms() ? vs.delay_before_retry_ms()
+                                             : http                           ? 3000
+                                             : dns                            ? c->delay_loop_ms()
+                                                                              : 1000);
+            // Left unset when nobody sets it: the first check is then spread over delay_loop.
+            if (!c->has_warmup_ms()) {
+                if (rs.has_warmup_ms())
+                    c->set_warmup_ms(rs.warmup_ms());
+                else if (vs.has_warmup_ms())
+                    c->set_warmup_ms(vs.warmup_ms());
+            }
             if (!c->alpha()) c->set_alpha(rs.alpha());
             if (c->connect_port() == 0 && ch.kind_case() != cfg::Checker::kMiscCheck)
                 c->set_connect_port(rs.port());

@@ -182,6 +182,26 @@ TEST_CASE("from_proto resolves inherited settings, check_script and ha_suspend")
     CHECK(s.timing.rise == 2);
 }
 
+TEST_CASE("from_proto: warmup 0 disables spreading, an unset warmup spreads over delay_loop") {
+    vigil::config::Config c;
+    auto* vs = c.add_virtual_server();
+    vs->set_address("10.0.0.1");
+    vs->set_port(80);
+    auto* rs = vs->add_real_server();
+    rs->set_address("10.0.0.2");
+    rs->set_port(80);
+    rs->add_checkers()->mutable_tcp_check()->mutable_common()->set_warmup_ms(0);
+    rs->add_checkers()->mutable_tcp_check()->mutable_common()->set_retry(0);
+    const auto out = from_proto(c);
+    REQUIRE(out.virtual_servers.size() == 1);
+    const auto& checks = out.virtual_servers[0].real_servers.at(0).checks;
+    REQUIRE(checks.size() == 2);
+    REQUIRE(checks[0].timing.warmup.has_value());
+    CHECK(*checks[0].timing.warmup == Duration::zero());
+    CHECK_FALSE(checks[1].timing.warmup.has_value());
+    CHECK(checks[1].timing.retry == 0);
+}
+
 TEST_CASE("engine: a restored health is where a restarted checker starts from") {
     TempDir dir;
     const auto a = dir.file("a", "0");

@@ -223,6 +223,63 @@ TEST_CASE("virtual_server with real servers and every checker type") {
     CHECK(vs.real_server(1).lb_kind() == pb::NAT);
 }
 
+TEST_CASE(
+    "checker retry, delay_before_retry and warmup: own, real server's, virtual server's, type default") {
+    auto r = parse(
+        "virtual_server 192.0.2.1 80 {\n"
+        "    delay_loop 10\n"
+        "    real_server 198.51.100.1 80 {\n"
+        "        TCP_CHECK { }\n"
+        "        HTTP_GET {\n url {\n path /\n }\n }\n"
+        "        MISC_CHECK {\n misc_path /bin/true\n }\n"
+        "        DNS_CHECK {\n name example.org\n }\n"
+        "        TCP_CHECK {\n retry 0\n warmup 0\n delay_before_retry 0\n }\n"
+        "    }\n"
+        "    real_server 198.51.100.2 80 {\n"
+        "        retry 5\n"
+        "        warmup 2\n"
+        "        MISC_CHECK {\n misc_path /bin/true\n }\n"
+        "        HTTP_GET {\n url {\n path /\n }\n delay_before_retry 7\n }\n"
+        "    }\n"
+        "}\n"
+        "virtual_server 192.0.2.2 80 {\n"
+        "    retry 0\n"
+        "    delay_before_retry 4\n"
+        "    real_server 198.51.100.3 80 {\n"
+        "        DNS_CHECK {\n name example.org\n }\n"
+        "    }\n"
+        "}\n");
+    INFO(dump(r));
+    REQUIRE(r.ok());
+    const auto& rs1 = r.config.virtual_server(0).real_server(0);
+    const auto& tcp = rs1.checkers(0).tcp_check().common();
+    CHECK(tcp.retry() == 1);
+    CHECK(tcp.delay_before_retry_ms() == 1000);
+    CHECK_FALSE(tcp.has_warmup_ms());  // spread over delay_loop
+    const auto& http = rs1.checkers(1).http_get().common();
+    CHECK(http.retry() == 1);
+    CHECK(http.delay_before_retry_ms() == 3000);
+    const auto& misc = rs1.checkers(2).misc_check().common();
+    CHECK(misc.retry() == 0);
+    CHECK(misc.delay_before_retry_ms() == 1000);
+    const auto& dns = rs1.checkers(3).dns_check().common();
+    CHECK(dns.retry() == 3);
+    CHECK(dns.delay_before_retry_ms() == 10000);  // its delay_loop
+    const auto& zero = rs1.checkers(4).tcp_check().common();
+    CHECK(zero.retry() == 0);  // retry 0 is kept, not turned into the default
+    REQUIRE(zero.has_warmup_ms());
+    CHECK(zero.warmup_ms() == 0);  // warmup 0 disables spreading
+    CHECK(zero.delay_before_retry_ms() == 0);
+    const auto& rs2 = r.config.virtual_server(0).real_server(1);
+    CHECK(rs2.checkers(0).misc_check().common().retry() == 5);  // the real server's, over the type default
+    CHECK(rs2.checkers(0).misc_check().common().warmup_ms() == 2000);
+    CHECK(rs2.checkers(1).http_get().common().retry() == 5);
+    CHECK(rs2.checkers(1).http_get().common().delay_before_retry_ms() == 7000);
+    const auto& vs2 = r.config.virtual_server(1).real_server(0).checkers(0).dns_check().common();
+    CHECK(vs2.retry() == 0);  // the virtual server's, over DNS_CHECK's 3
+    CHECK(vs2.delay_before_retry_ms() == 4000);
+}
+
 TEST_CASE("virtual_server by fwmark and by group; virtual_server_group entries and ranges") {
     auto r = parse(
         "virtual_server_group G {\n"
