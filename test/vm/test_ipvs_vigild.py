@@ -267,14 +267,19 @@ step recover_table; ipvsadm -Ln
 
 step quorum_lost
 stop_httpd rs1; stop_httpd rs2
+# Each virtual server checks its real servers on its own: wait for every change, in both.
 waitfor 30 has_dest @VIP@:80 @SORRY@:80
+waitfor 30 dest_weight @VIP@:8080 10.0.1.11:80 0
 waitfor 30 dest_weight @VIP@:8080 10.0.1.12:80 0
 step quorum_lost_table; ipvsadm -Ln
 step quorum_lost_hits; hits sorry 80 6
 step quorum_back
 start_httpd rs1; start_httpd rs2
 waitfor 30 no_dest @VIP@:80 @SORRY@:80
-waitfor 30 masq_count 6
+waitfor 30 dest_weight @VIP@:80 10.0.1.11:80 1
+waitfor 30 dest_weight @VIP@:80 10.0.1.12:80 1
+waitfor 30 dest_weight @VIP@:8080 10.0.1.11:80 1
+waitfor 30 dest_weight @VIP@:8080 10.0.1.12:80 2
 step quorum_back_table; ipvsadm -Ln
 step quorum_back_hits; hits back 80 6
 
