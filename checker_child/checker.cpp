@@ -1,5 +1,7 @@
 #include "checker_child/checker.hpp"
 
+#include <utility>
+
 #include <spdlog/spdlog.h>
 
 #include "checker_child/checker_config.hpp"
@@ -85,7 +87,9 @@ Checker::Checker(asio::io_context& io, bool have_net_raw)
     });
 }
 
-Checker::~Checker() = default;
+Checker::~Checker() {
+    *alive_ = false;
+}
 
 std::vector<std::string> Checker::prepare(std::uint64_t generation, const vigil::config::Config& config) {
     auto errors = check_against_host(config, have_net_raw_);
@@ -150,6 +154,7 @@ void Checker::commit(std::uint64_t generation) {
         keeper_.flush_at_first_sync();
     }
     first_commit_ = false;
+    table_dirty_ = false;  // what engine_->start() published is in this push
     push_table();
 }
 
@@ -187,7 +192,7 @@ void Checker::on_health(const HealthEvent& e) {
     h->set_weight(static_cast<std::uint32_t>(e.weight < 0 ? 0 : e.weight));
     h->set_reason(e.reason);
     uplink_->send(std::move(env));
-    uplink_->send_status();
+    schedule_flush(false, true);
 }
 
 void Checker::on_quorum(const QuorumEvent& e) {
@@ -200,13 +205,41 @@ void Checker::on_quorum(const QuorumEvent& e) {
     h->set_weight(static_cast<std::uint32_t>(e.live_weight < 0 ? 0 : e.live_weight));
     h->set_reason(e.up ? "quorum met" : "quorum lost");
     uplink_->send(std::move(env));
-    uplink_->send_status();
+    schedule_flush(false, true);
 }
 
 void Checker::on_destinations(const DestinationsEvent& e) {
     if (e.index >= destinations_.size()) return;
     destinations_[e.index] = e.destinations;
-    push_table();
+    schedule_flush(true, false);
+}
+
+void Checker::schedule_flush(bool table, bool status) {
+    using std::chrono::milliseconds;
+    if (table) {
+        table_dirty_ = true;
+        throttle(table_throttle_, milliseconds(50), [this] {
+            if (std::exchange(table_dirty_, false)) push_table();
+        });
+    }
+    if (status) {
+        throttle(status_throttle_, milliseconds(250), [this] {
+            if (uplink_) uplink_->send_status();
+        });
+    }
+}
+
+void Checker::throttle(Throttle& t, std::chrono::milliseconds interval, std::function<void()> action) {
+    if (t.armed) return;
+    t.armed = true;
+    // A deadline in the past fires on the loop's next turn, after the changes already queued.
+    t.timer.expires_at(t.last + interval);
+    t.timer.async_wait([&t, alive = alive_, action = std::move(action)](const std::error_code& ec) {
+        if (ec || !*alive) return;
+        t.armed = false;
+        t.last = std::chrono::steady_clock::now();
+        action();
+    });
 }
 
 void Checker::push_table() {

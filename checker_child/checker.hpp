@@ -5,6 +5,8 @@
 // should have become the IPVS table the keeper reconciles with the kernel.
 
 #include <asio.hpp>
+#include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -46,6 +48,19 @@ class Checker final : public common::child::Handler {
     void on_quorum(const QuorumEvent& e);
     void on_destinations(const DestinationsEvent& e);
     void push_table();
+    // Rebuilds the IPVS table and/or sends status, each at most once per interval (the first at once): a
+    // start or a switch going down changes thousands of real servers within a second, and a rebuild of the
+    // whole table or status per change is O(N^2). Health messages still go out one per change, at once.
+    void schedule_flush(bool table, bool status);
+    struct Throttle {
+        explicit Throttle(asio::io_context& io) : timer(io) {}
+        asio::steady_timer timer;
+        bool armed = false;
+        std::chrono::steady_clock::time_point last{};
+    };
+    // Runs `action` on a later turn of the loop, no sooner than `interval` after its last run; calls while
+    // one is pending are absorbed by it.
+    void throttle(Throttle& t, std::chrono::milliseconds interval, std::function<void()> action);
     std::string key_of(const std::string& engine_name) const;
 
     asio::io_context& io_;
@@ -66,6 +81,11 @@ class Checker final : public common::child::Handler {
     std::map<std::string, bool> vrrp_master_;
     bool first_commit_ = true;  // no generation committed yet in this process
     bool restarted_ = false;  // the parent restarted this checker (a Restore came): lvs_flush does not apply
+    bool table_dirty_ = false;
+    Throttle table_throttle_{io_};
+    Throttle status_throttle_{io_};
+    // False once destroyed: a pending flush is dropped.
+    std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
 }  // namespace vigil::check
