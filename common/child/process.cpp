@@ -29,7 +29,8 @@ std::string joined_names(const std::vector<int>& caps) {
     std::string out;
     for (int cap : caps) {
         if (!out.empty()) out += ' ';
-        out += capability_name(cap);  // not `"literal" + std::string`: g++ 12 false -Wrestrict (GCC bug 105651)
+        out +=
+            capability_name(cap);  // not `"literal" + std::string`: g++ 12 false -Wrestrict (GCC bug 105651)
     }
     return out.empty() ? "none" : out;
 }
@@ -80,7 +81,10 @@ std::string harden() {
 }
 
 int run_loop(const ChildSpec& spec, const ChildArguments& args) {
-    asio::io_context io;
+    // A child is one thread with one loop (no resolver, no thread pool), so the loop needs no locks: an idle
+    // VRRP master at advert_int 0.01 otherwise takes and releases the scheduler's and reactor's mutexes for
+    // each of its hundred adverts a second.
+    asio::io_context io(ASIO_CONCURRENCY_HINT_UNSAFE);
     // SIGHUP is the parent's business (reload) and SIGPIPE is handled per socket: both are caught here rather
     // than ignored, so that a script we exec starts with default dispositions.
     asio::signal_set signals(io, SIGTERM, SIGINT, SIGHUP);
