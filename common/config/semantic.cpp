@@ -107,9 +107,21 @@ void finish_instance(Ctx& ctx, const Node& n, cfg::VrrpInstance& vi) {
                                            " is out of range 0.01..40.95 seconds for VRRPv3");
         }
     }
+    // keepalived warns and clears both (vrrp.c), and guides ship configs with them: a warning, not an error,
+    // so such a config still loads, and the model says what will happen.
     if (const Node* np = child(n, "nopreempt"); np && vi.nopreempt() && vi.state() == cfg::MASTER) {
-        ctx.error(np->loc(),
-                  "nopreempt needs 'state BACKUP': an instance that starts as MASTER preempts anyway");
+        ctx.warning(
+            np->loc(),
+            "nopreempt does nothing with 'state MASTER' (an instance that starts as MASTER preempts): "
+            "ignored; use 'state BACKUP' on every node for nopreempt");
+        vi.set_nopreempt(false);
+    }
+    if (const Node* pd = child(n, "preempt_delay");
+        pd && vi.preempt_delay_ms() != 0 && vi.state() == cfg::MASTER) {
+        ctx.warning(pd->loc(),
+                    "preempt_delay does nothing with 'state MASTER' (it delays preemption after a BACKUP "
+                    "start): ignored; use 'state BACKUP' for preempt_delay");
+        vi.set_preempt_delay_ms(0);
     }
     if (vi.version() == 3 && vi.has_authentication()) {
         if (const Node* au = child(n, "authentication"))

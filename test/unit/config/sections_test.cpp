@@ -97,7 +97,7 @@ TEST_CASE("vrrp_instance: every modelled field, with defaults filled") {
     CHECK(vi.priority() == 150);
     CHECK(vi.version() == 3);
     CHECK(vi.advert_int_ms() == 10);
-    CHECK(vi.preempt_delay_ms() == 5000);
+    CHECK(vi.preempt_delay_ms() == 0);  // cleared with a warning under state MASTER, as keepalived does
     CHECK(vi.family() == pb::INET);
     const auto& a = vi.virtual_ipaddress(0);
     CHECK(a.address() == "192.0.2.1");

@@ -113,11 +113,21 @@ TEST_CASE("addresses and prefixes that do not parse") {
     CHECK(has_error(r, 6, 9, "prefix /33 is longer than 32"));
 }
 
-TEST_CASE("nopreempt with state MASTER is an error") {
-    auto r = parse(instance("    virtual_router_id 1\n    state MASTER\n    nopreempt\n"));
-    CHECK(has_error(r, 5, 5, "nopreempt needs 'state BACKUP'"));
-    auto ok = parse(instance("    virtual_router_id 1\n    state BACKUP\n    nopreempt\n"));
+TEST_CASE("nopreempt or preempt_delay with state MASTER: a warning, and cleared, as keepalived does") {
+    auto r =
+        parse(instance("    virtual_router_id 1\n    state MASTER\n    nopreempt\n    preempt_delay 5\n"));
+    INFO(dump(r));
+    CHECK(r.ok());
+    CHECK(has_warning(r, 5, 5, "nopreempt does nothing with 'state MASTER'"));
+    CHECK(has_warning(r, 6, 5, "preempt_delay does nothing with 'state MASTER'"));
+    CHECK_FALSE(r.config.vrrp_instance(0).nopreempt());
+    CHECK(r.config.vrrp_instance(0).preempt_delay_ms() == 0);
+    auto ok =
+        parse(instance("    virtual_router_id 1\n    state BACKUP\n    nopreempt\n    preempt_delay 5\n"));
     CHECK(ok.ok());
+    CHECK(ok.diagnostics.empty());
+    CHECK(ok.config.vrrp_instance(0).nopreempt());
+    CHECK(ok.config.vrrp_instance(0).preempt_delay_ms() == 5000);
 }
 
 TEST_CASE("a missing interface or script is a warning under -t and an error for the daemon") {
