@@ -71,6 +71,7 @@ Status LinkMonitor::resync() {
 
 void LinkMonitor::update(int ifindex, const std::string& name, LinkState state) {
     auto it = links_.find(ifindex);
+    const bool first_seen = it == links_.end() && state != LinkState::kRemoved;
     if (state == LinkState::kRemoved) {
         if (it == links_.end()) return;
         links_.erase(it);
@@ -82,8 +83,8 @@ void LinkMonitor::update(int ifindex, const std::string& name, LinkState state) 
     } else {
         it->second = Known{name, state};
     }
-    spdlog::info("[{}] link {}", name, to_string(state));
-    if (on_change_) on_change_(LinkChange{ifindex, name, state});
+    spdlog::debug("[{}] link {}{}", name, to_string(state), first_seen ? " (first seen)" : "");
+    if (on_change_) on_change_(LinkChange{ifindex, name, state, first_seen});
 }
 
 std::optional<LinkState> LinkMonitor::state(int ifindex) const {

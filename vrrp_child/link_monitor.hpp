@@ -30,6 +30,7 @@ struct LinkChange {
     int ifindex = 0;
     std::string name;
     LinkState state = LinkState::kDown;
+    bool first_seen = false;  // the link's first report (the start-up dump or a new link), not a change
 };
 
 class LinkMonitor {
