@@ -1,5 +1,9 @@
 #include "checker_child/engine.hpp"
 
+#include <sys/resource.h>
+
+#include <algorithm>
+
 #include <spdlog/spdlog.h>
 
 #include "checker_child/script_runner.hpp"
@@ -43,8 +47,19 @@ struct Engine::VirtualServer {
     uint64_t epoch = 0;  // bumped on suspend/stop: results of checks started before are dropped
 };
 
+namespace {
+
+std::size_t running_budget() {
+    rlimit limit{};
+    const rlim_t soft = ::getrlimit(RLIMIT_NOFILE, &limit) == 0 ? limit.rlim_cur : 1024;
+    return std::max<std::size_t>(16, static_cast<std::size_t>(soft / 2));
+}
+
+}  // namespace
+
 Engine::Engine(asio::any_io_executor executor, CheckerConfig config, Sinks sinks, RandomSource random)
     : executor_(std::move(executor)),
+      max_running_(running_budget()),
       config_(std::move(config)),
       sinks_(std::move(sinks)),
       random_(std::move(random)),
@@ -174,14 +189,29 @@ void Engine::launch(std::size_t v, std::size_t r, std::size_t c) {
     auto& vs = *servers_[v];
     auto& slot = *vs.slots[r][c];
     if (vs.suspended || slot.running) return;
+    if (running_ >= max_running_) {
+        waiting_.push_back({v, r, c});
+        return;
+    }
+    ++running_;
     slot.running = true;
     asio::co_spawn(
         executor_, run_guarded(slot.check),
         [this, alive = alive_, v, r, c, epoch = vs.epoch](std::exception_ptr error, CheckResult result) {
             if (!*alive) return;
             if (error) result = CheckResult{false, "internal error", {}};
+            --running_;
             on_result(v, r, c, epoch, result);
+            finished();
         });
+}
+
+void Engine::finished() {
+    while (running_ < max_running_ && !waiting_.empty()) {
+        const auto next = waiting_.front();
+        waiting_.pop_front();
+        launch(next.vs, next.rs, next.ck);
+    }
 }
 
 void Engine::on_result(std::size_t v, std::size_t r, std::size_t c, uint64_t epoch,

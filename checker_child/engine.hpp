@@ -3,6 +3,7 @@
 // decision logic (health.hpp) and reports what changed. It does no IPVS itself: it hands the IPVS side the
 // destinations each virtual server should have, and the parent the health changes.
 
+#include <deque>
 #include <functional>
 #include <memory>
 #include <string>
@@ -106,7 +107,18 @@ class Engine {
     void resume(std::size_t vs);
     void run_command(const ScriptCommand& command, const std::vector<std::string>& extra_args);
 
+    struct Pending {
+        std::size_t vs, rs, ck;
+    };
+    void finished();
+
     asio::any_io_executor executor_;
+    // Checks running at once are capped (half of RLIMIT_NOFILE): when thousands of timers fire in one turn of
+    // the loop, the rest wait in `waiting_` instead of failing with EMFILE (and taking the IPC channel's
+    // descriptors with them).
+    std::size_t max_running_;
+    std::size_t running_ = 0;
+    std::deque<Pending> waiting_;
     CheckerConfig config_;
     Sinks sinks_;
     RandomSource random_;

@@ -3,6 +3,7 @@
 // the work.
 
 #include <linux/capability.h>
+#include <sys/resource.h>
 
 #include <memory>
 #include <vector>
@@ -11,6 +12,13 @@
 #include "common/child/runtime.hpp"
 
 int main(int argc, char** argv) {
+    // Every running TCP-based check holds a descriptor: take the whole hard limit (a service manager's soft
+    // default is 1,024); the engine keeps running checks to half of it.
+    rlimit files{};
+    if (::getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+        files.rlim_cur = files.rlim_max;
+        ::setrlimit(RLIMIT_NOFILE, &files);
+    }
     namespace child = vigil::common::child;
     child::ChildSpec spec;
     spec.ident = child::kCheckerExecutable;
