@@ -79,6 +79,8 @@ void SupervisedChild::spawn_now() {
         gone_ms_ = static_cast<std::uint64_t>(
             std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - gone_at_).count());
     }
+    // Set before on_started runs, which sends Restore only to a process that replaces another.
+    restarted_ = ever_ran_;
     ever_ran_ = true;
     pid_ = spawned.value();
     started_at_ = Clock::now();

@@ -83,8 +83,8 @@ class SupervisedChild {
     void set_reason(std::string reason) { reason_ = std::move(reason); }
     // How long the previous process has been gone when this one started (for Restore), in ms.
     std::uint64_t gone_ms() const { return gone_ms_; }
-    // Whether a previous process of this child ever ran (a restart: Restore is due).
-    bool restarted() const { return ever_ran_; }
+    // Whether the current process replaces an earlier one of this child (a restart: Restore is due).
+    bool restarted() const { return restarted_; }
 
     // The status line of this child.
     ChildReport report() const;
@@ -120,6 +120,7 @@ class SupervisedChild {
     bool respawning_ = false;  // that restart is due: not counted as a failure
     bool disabled_ = true;
     bool ever_ran_ = false;
+    bool restarted_ = false;  // the current process is not the first one
     std::uint64_t gone_ms_ = 0;
     Clock::time_point started_at_{};
     Clock::time_point gone_at_{};
