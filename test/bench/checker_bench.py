@@ -8,7 +8,7 @@
 Method. Two network namespaces from test/integration/lab.py joined by a veth pair: "chk" (10.77.0.1) runs vigild
 -C (vigil's parent and its health checker, vigil-checker; no VRRP child), "srv" (10.77.0.2) runs the listeners.
 The config has N/100 virtual servers (NAT, VIPs 10.78.x.y:80) of 100 real servers each, all on 10.77.0.2, ports
-20000 .. 20000+N-1, each with `TCP_CHECK { connect_timeout 3 retry 1 delay_before_retry 1 }` and delay_loop 1.
+10000 .. 10000+N-1, each with `TCP_CHECK { connect_timeout 3 retry 1 delay_before_retry 1 }` and delay_loop 1.
 This kernel has no IPVS: vigil-checker reports the backend unavailable and keeps checking, which is what is
 measured (programming IPVS is benchmark (a), in the VM).
   - accepted: test/bench/accept_listener.c (compiled here with cc -O2) listens on all N ports and accepts and
@@ -18,7 +18,8 @@ measured (programming IPVS is benchmark (a), in the VM).
     checked every delay_loop like a live one.
 The listeners sit in their own namespace, so their N ports cannot collide with the checker's ephemeral ports
 (ip_local_port_range is left at its default, 32768-60999, in both namespaces); RLIMIT_NOFILE is raised to
-N + 4096 for vigild (its children inherit it) and by the listener for itself.
+N + 4096 for vigild (its children inherit it; capped at the hard limit, which a container without
+CAP_SYS_RESOURCE cannot raise: 20,000 here) and by each listener process for itself (10,000 ports each).
 
 After the last real server's first check (vigilctl status shows every one checked with the expected result) and
 a further warm-up, over a window of --seconds:
@@ -55,7 +56,7 @@ SECTION = "## Health checker"
 SUBSECTION = "### On the host"
 LISTENER_SOURCE = os.path.join(HERE, "accept_listener.c")
 CHECKER_ADDR, SERVER_ADDR = "10.77.0.1", "10.77.0.2"
-FIRST_PORT = 20000
+FIRST_PORT = 10000
 PER_VS = 100
 
 
@@ -142,28 +143,49 @@ def write_subsection(section, subsection, text, intro):
 # --- the host run --------------------------------------------------------------------------------------------
 
 class Listener:
-    """accept_listener in a namespace; a thread keeps its latest report."""
+    """accept_listener processes in a namespace, PER_LISTENER ports each (a process may hold only as many
+    descriptors as the hard RLIMIT_NOFILE, 20,000 here); threads keep their latest reports."""
+
+    PER_LISTENER = 10000
 
     def __init__(self, ns, exe, n):
-        self.proc = ns.spawn([exe, SERVER_ADDR, str(FIRST_PORT), str(n), "0.5"], stdout=subprocess.PIPE,
-                             text=True)
-        self.ready = threading.Event()
-        self.accepted = 0
-        self.error = None
-        threading.Thread(target=self._read, daemon=True).start()
+        self.procs = []
+        self.accepted = {}
+        self.ready = {}
+        for first in range(0, n, self.PER_LISTENER):
+            count = min(self.PER_LISTENER, n - first)
+            p = ns.spawn([exe, SERVER_ADDR, str(FIRST_PORT + first), str(count), "0.5"], stdout=subprocess.PIPE,
+                         text=True)
+            self.procs.append(p)
+            self.accepted[p.pid] = 0
+            self.ready[p.pid] = threading.Event()
+            threading.Thread(target=self._read, args=(p,), daemon=True).start()
 
-    def _read(self):
-        for line in self.proc.stdout:
+    def wait_ready(self, timeout):
+        deadline = time.monotonic() + timeout
+        return all(e.wait(max(0.0, deadline - time.monotonic())) for e in self.ready.values())
+
+    def total(self):
+        return sum(self.accepted.values())
+
+    def _read(self, proc):
+        for line in proc.stdout:
             w = line.split()
             if w and w[0] == "ready":
-                self.ready.set()
+                self.ready[proc.pid].set()
             elif len(w) >= 2 and w[0] == "accepted":
-                self.accepted = int(w[1])
+                self.accepted[proc.pid] = int(w[1])
 
 
 def raise_nofile(limit):
+    """A preexec_fn: the soft and hard RLIMIT_NOFILE to `limit`, or as high as the hard limit allows (without
+    CAP_SYS_RESOURCE, as in a container, the hard limit cannot be raised)."""
     def apply():
-        resource.setrlimit(resource.RLIMIT_NOFILE, (limit, limit))
+        hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (limit, max(limit, hard)))
+        except (ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (min(limit, hard), hard))
     return apply
 
 
@@ -205,7 +227,7 @@ def run_one(n, variant, steer, seconds, warmup, listener_exe, work):
         listener = None
         if variant == "accepted":
             listener = Listener(srv, listener_exe, n)
-            if not listener.ready.wait(60):
+            if not listener.wait_ready(60):
                 raise AssertionError("the listener did not start")
         conf = os.path.join(work, f"bench-{n}.conf")
         with open(conf, "w") as f:
@@ -232,24 +254,24 @@ def run_one(n, variant, steer, seconds, warmup, listener_exe, work):
         parent = int(open(os.path.join(work, f"vigild-{n}.pid")).read().split()[0])
         if steer:
             os.sched_setaffinity(checker, {0})
-            if listener:
-                os.sched_setaffinity(listener.proc.pid, {1})
+            for p in listener.procs if listener else []:
+                os.sched_setaffinity(p.pid, {1})
         time.sleep(warmup)
         pids = {"vigil-checker": checker, "vigild": parent}
-        if listener:
-            pids["listener"] = listener.proc.pid
+        for i, p in enumerate(listener.procs if listener else []):
+            pids[f"listener{i}"] = p.pid
         load0 = os.getloadavg()
         t0 = time.monotonic()
         cpu0 = {k: cpu_seconds(p) for k, p in pids.items()}
         opens0 = tcp_active_opens(checker)
-        acc0 = listener.accepted if listener else 0
+        acc0 = listener.total() if listener else 0
         time.sleep(seconds)
         t1 = time.monotonic()
         cpu1 = {k: cpu_seconds(p) for k, p in pids.items()}
         opens1 = tcp_active_opens(checker)
-        acc1 = listener.accepted if listener else 0
+        acc1 = listener.total() if listener else 0
         load1 = os.getloadavg()
-        mem = {k: memory_kib(p) for k, p in pids.items() if k != "listener"}
+        mem = {k: memory_kib(p) for k, p in pids.items() if not k.startswith("listener")}
         wall = t1 - t0
         st = status(ctl, sock)
         total, checked, healthy, sample = real_server_summary(st)
@@ -262,6 +284,9 @@ def run_one(n, variant, steer, seconds, warmup, listener_exe, work):
                "load": (load0[0], load1[0]), "mem": mem}
         for k in pids:
             out[k] = {"stat": (cpu1[k][0] - cpu0[k][0]) / wall, "sched": (cpu1[k][1] - cpu0[k][1]) / wall}
+        listeners = [k for k in pids if k.startswith("listener")]
+        if listeners:
+            out["listener"] = {m: sum(out[k][m] for k in listeners) for m in ("stat", "sched")}
         out["us_per_check"] = 1e6 * out["vigil-checker"]["sched"] / max(checks, 1e-9)
         return out
 
@@ -319,6 +344,7 @@ def main():
                     help="server side of the handshakes on the other CPU (RPS) and the checker pinned (default both)")
     ap.add_argument("--seconds", type=float, default=30, help="measurement window (default 30 s)")
     ap.add_argument("--warmup", type=float, default=10, help="after every server was checked (default 10 s)")
+    ap.add_argument("--work", help="keep configs and vigild's logs in this folder (default: a temporary one)")
     ap.add_argument("--no-write", action="store_true", help="print only; leave docs/benchmarks.md alone")
     args = ap.parse_args()
     if os.geteuid() != 0:
@@ -327,7 +353,9 @@ def main():
         if not os.access(binary(exe), os.X_OK):
             sys.exit(f"{binary(exe)} is not built (set VIGIL_BIN)")
     results = []
-    with tempfile.TemporaryDirectory(prefix="vigil-checker-bench-") as work:
+    with tempfile.TemporaryDirectory(prefix="vigil-checker-bench-") as tmp:
+        work = args.work or tmp
+        os.makedirs(work, exist_ok=True)
         os.chmod(work, 0o755)  # vigild leaves root: its config must stay readable
         listener = compile_listener(work)
         for n in [int(x) for x in args.n.split(",") if x]:
