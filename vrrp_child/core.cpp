@@ -113,8 +113,14 @@ void Core::promote_groups(TimePoint now, Actions& out) {
 
 Actions Core::run(Instance& instance, Actions actions, TimePoint now) {
     Actions out = std::move(actions);
-    const Actions own = out;
-    follow_group(instance, own, now, out);
+    // follow_group reads the instance's own transitions while it appends the members' actions to `out`: it
+    // gets a copy of those transitions only (an idle master's poll has none), not of every action.
+    if (group_of(instance.config().name)) {
+        Actions own;
+        for (const auto& a : out)
+            if (std::holds_alternative<Transition>(a)) own.push_back(a);
+        if (!own.empty()) follow_group(instance, own, now, out);
+    }
     apply_group_holds(now, out);
     promote_groups(now, out);
     return out;
