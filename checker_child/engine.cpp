@@ -231,20 +231,22 @@ void Engine::on_result(std::size_t v, std::size_t r, std::size_t c, uint64_t epo
     const bool checker_was_up = checker_before.up();
     const auto outcome = state.on_result(c, result);
     const auto& checker = state.checkers()[c];
-    const std::string subject = spec.name + " -> " + format_endpoint(rs.ip, rs.port);
-    const std::string type = check_type_name(rs.checks[c].params);
+    // Built only when something is logged: most results (a live server answering again) log nothing.
+    auto subject = [&] { return spec.name + " -> " + format_endpoint(rs.ip, rs.port); };
+    auto type = [&] { return check_type_name(rs.checks[c].params); };
     if (!result.ok && checker.up()) {
-        spdlog::info("[{}] {} failed: {}, retry {} of {}", subject, type, result.reason, checker.failures(),
-                     rs.checks[c].timing.retry);
+        spdlog::info("[{}] {} failed: {}, retry {} of {}", subject(), type(), result.reason,
+                     checker.failures(), rs.checks[c].timing.retry);
     } else if (checker_was_up != checker.up()) {
-        spdlog::info("[{}] {} {}: {}", subject, type, checker.up() ? "succeeded" : "failed", result.reason);
+        spdlog::info("[{}] {} {}: {}", subject(), type(), checker.up() ? "succeeded" : "failed",
+                     result.reason);
     } else if (result.ok && !checker.up()) {
-        spdlog::info("[{}] {} succeeded: {}, {} of {} to come up", subject, type, result.reason,
+        spdlog::info("[{}] {} succeeded: {}, {} of {} to come up", subject(), type(), result.reason,
                      checker.successes(), rs.checks[c].timing.rise);
     }
     if (outcome.changed) {
         const bool up = state.up();
-        spdlog::info("[{}] real server {} (weight {}): {}", subject, up ? "UP" : "DOWN", state.weight(),
+        spdlog::info("[{}] real server {} (weight {}): {}", subject(), up ? "UP" : "DOWN", state.weight(),
                      state.reason());
         if (sinks_.on_health) {
             sinks_.on_health({spec.name, rs.ip, rs.port, up, state.weight(), state.reason()});
