@@ -99,7 +99,17 @@ class Engine {
     struct Slot;
     struct VirtualServer;
 
+    // When a check `delay` from now is due (rounded up to a 10 ms grid from a second on).
+    static std::chrono::steady_clock::time_point due_time(Duration delay);
+    // When a check last due at `last_due` is due again, `delay` later (see engine.cpp).
+    static std::chrono::steady_clock::time_point next_due(std::chrono::steady_clock::time_point last_due,
+                                                          Duration delay);
+    // `due` rounded up to a 10 ms grid when `delay` is a second or more.
+    static std::chrono::steady_clock::time_point grid(std::chrono::steady_clock::time_point due,
+                                                      Duration delay);
     void schedule(std::size_t vs, std::size_t rs, std::size_t ck, Duration delay);
+    void schedule_at(std::size_t vs, std::size_t rs, std::size_t ck,
+                     std::chrono::steady_clock::time_point due);
     void launch(std::size_t vs, std::size_t rs, std::size_t ck);
     void on_result(std::size_t vs, std::size_t rs, std::size_t ck, uint64_t epoch, const CheckResult& result);
     void publish_destinations(std::size_t vs, bool force);
