@@ -40,17 +40,9 @@ virtual_server 10.0.0.100 80 {{
 """
 
 
-SCRIPT = r"""
-step() { echo "== $1"; }
+SCRIPT = vmlab.SHELL_HELPERS + r"""
 abort() { echo "== abort"; echo "ABORT $1"; echo "== log"; cat /tmp/vigild.log; exit 1; }
 exec 2>>/tmp/stderr.log
-waitfor() {
-    local end=$(( $(date +%s) + $1 )); shift
-    while ! "$@" >/dev/null 2>&1; do
-        [ "$(date +%s)" -ge "$end" ] && { echo "TIMEOUT waiting for: $*"; return 1; }
-        sleep 0.1
-    done
-}
 has_service() { ipvsadm -Ln | grep -q "^TCP  $1 "; }
 checker_pid() {
     for d in /proc/[0-9]*; do

@@ -106,10 +106,9 @@ def expected(rr, wrr, sorry=False):
             f"TCP {VS_WRR}": ("wrr", set(), {f"{SERVERS[n]}:80": ("Masq", w) for n, w in wrr.items()})}
 
 
-SCRIPT = r"""
+SCRIPT = vmlab.SHELL_HELPERS + r"""
 # busybox-static's sh runs its own applets before PATH: a bare `ip` would be busybox's, which has no netns.
 ip() { /usr/bin/ip "$@"; }
-step() { echo "== $1"; }
 # abort WHY: the rest would only pile up timeouts; show what vigild said and stop.
 abort() {
     echo "== abort"; echo "ABORT $1"
@@ -120,14 +119,6 @@ abort() {
 now() { cut -d' ' -f1 /proc/uptime; }
 VC() { vigilctl -s /run/vigil/vigil.sock "$@"; }
 exec 2>>/tmp/stderr.log
-# waitfor SECONDS COMMAND...: polls COMMAND every 0.1 s; 1 when it never succeeded
-waitfor() {
-    local end=$(( $(date +%s) + $1 )); shift
-    while ! "$@" >/dev/null 2>&1; do
-        [ "$(date +%s)" -ge "$end" ] && { echo "TIMEOUT waiting for: $*"; return 1; }
-        sleep 0.1
-    done
-}
 has_dest() { ipvsadm -Ln -t "$1" | awk -v r="$2" '$1 == "->" && $2 == r { f = 1 } END { exit !f }'; }
 no_dest() { ! has_dest "$@"; }
 dest_weight() {

@@ -36,6 +36,19 @@ DEFAULT_MODULES = [
 ]
 # What every guest gets besides busybox: host path -> the tool's purpose.
 BASE_PROGRAMS = ["/usr/bin/ip", "/usr/sbin/ipvsadm", "/usr/bin/kmod"]
+# Shell functions for guest scripts (prepend to a script): `step NAME` starts a section of the output that
+# test_ipvs_probe.steps() cuts at; `waitfor SECONDS COMMAND...` polls COMMAND every 0.1 s and returns 1, with a
+# TIMEOUT line, when it never succeeded.
+SHELL_HELPERS = r"""
+step() { echo "== $1"; }
+waitfor() {
+    local end=$(( $(date +%s) + $1 )); shift
+    while ! "$@" >/dev/null 2>&1; do
+        [ "$(date +%s)" -ge "$end" ] && { echo "TIMEOUT waiting for: $*"; return 1; }
+        sleep 0.1
+    done
+}
+"""
 MARKER = "VIGIL-VM-RESULT"
 BEGIN = "VIGIL-VM-BEGIN"
 
