@@ -46,7 +46,10 @@ s.bind(("::", int(sys.argv[2])))
 s.listen(16)
 while True:
     c, _ = s.accept()
-    c.sendall(sys.argv[1].encode() + b"\n")
+    try:  # a health check resets its connection at once: that is no reason to stop answering
+        c.sendall(sys.argv[1].encode() + b"\n")
+    except OSError:
+        pass
     c.close()
 """
 
