@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "proto/ipc.pb.h"
 
@@ -22,9 +23,6 @@ class StateStore {
     void on_vrrp_state(const vigil::ipc::VrrpState& state);
     // A Health from vigil-checker: kept per (virtual server, real server) and reflected in the records.
     void on_health(const vigil::ipc::Health& health);
-    // Forgets instances and servers absent from a newly committed config is the children's job: their next
-    // Status replaces the records. This drops the health of servers no Status mentions any more.
-    void forget_health_not_in(const vigil::ipc::Status& checker_status);
 
     // What a restarted vigil-vrrp resumes from.
     vigil::ipc::Snapshot vrrp_snapshot() const;
@@ -36,9 +34,17 @@ class StateStore {
     const vigil::ipc::Status& checker_status() const { return checker_; }
 
   private:
+    // (virtual server key, real server key), as a Health names them.
+    using Key = std::pair<std::string, std::string>;
+    // Forgetting instances and servers absent from a newly committed config is the children's job: their
+    // next Status replaces the records. This drops the health of servers the latest Status does not name.
+    void forget_health_not_in_index();
+
     vigil::ipc::Status vrrp_;
     vigil::ipc::Status checker_;
-    std::map<std::pair<std::string, std::string>, vigil::ipc::Health> health_;
+    std::map<Key, vigil::ipc::Health> health_;
+    // Where each real server of checker_ is: (virtual server index, real server index).
+    std::map<Key, std::vector<std::pair<int, int>>> index_;
 };
 
 // The key a Health uses for a virtual server: `10.0.0.1:80 TCP`, `[2001:db8::1]:443 TCP`, `fwmark 7`.

@@ -213,7 +213,9 @@ void Supervisor::on_child_message(SupervisedChild& child, vigil::ipc::Envelope&&
         case vigil::ipc::Envelope::kHealth:
             if (from_vrrp) break;
             store_.on_health(e.health());
-            vrrp_->send(std::move(e));
+            // vigil-vrrp follows virtual servers' quorum (a Health without a real server, for
+            // track_virtual_server), never one real server: 50,000 servers going down at once stay here.
+            if (e.health().real_server().empty()) vrrp_->send(std::move(e));
             return;
         case vigil::ipc::Envelope::kEvent: {
             const auto& ev = e.event();
