@@ -1,5 +1,7 @@
 #include "checker_child/checker.hpp"
 
+#include <map>
+#include <string_view>
 #include <utility>
 
 #include <spdlog/spdlog.h>
@@ -83,7 +85,7 @@ Checker::Checker(asio::io_context& io, bool have_net_raw)
         else if (r.operations || first)
             spdlog::info("IPVS: table in step ({} change(s))", r.operations);
         if (r.ok) first = false;
-        if (uplink_) uplink_->send_status();
+        schedule_flush(false, true);
     });
 }
 
@@ -269,7 +271,13 @@ void Checker::fill_status(vigil::ipc::Status& status) {
         out->set_scheduler(vs.lb_algo().empty() ? "wlc" : vs.lb_algo());
         out->set_quorum(vs.quorum());
         auto it = live.find(key);
-        if (it != live.end()) out->set_quorum_up(it->second->quorum_up);
+        // The engine's records of this virtual server by address and port: one lookup per real server, not a
+        // scan (status is built for 50,000 real servers too).
+        std::map<std::pair<std::string_view, std::uint32_t>, const RealServerStatus*> checked;
+        if (it != live.end()) {
+            out->set_quorum_up(it->second->quorum_up);
+            for (const auto& l : it->second->real_servers) checked.emplace(std::make_pair(l.ip, l.port), &l);
+        }
         for (const auto& rs : vs.real_server()) {
             auto* r = out->add_real_servers();
             r->set_address(rs.address());
@@ -280,18 +288,17 @@ void Checker::fill_status(vigil::ipc::Status& status) {
                 r->set_reason("restored: " + rit->second.reason());
                 continue;
             }
-            if (it == live.end()) continue;
-            for (const auto& l : it->second->real_servers) {
-                if (l.ip != rs.address() || l.port != rs.port()) continue;
-                r->set_healthy(l.up);
-                r->set_weight(static_cast<std::uint32_t>(l.weight < 0 ? 0 : l.weight));
-                r->set_reason(l.reason);
-                bool checked = false;
-                for (const auto& c : l.checkers) checked |= !c.reason.empty();
-                r->set_last_result(!checked ? vigil::status::CHECK_RESULT_UNKNOWN
-                                   : l.up   ? vigil::status::CHECK_RESULT_SUCCESS
-                                            : vigil::status::CHECK_RESULT_FAILURE);
-            }
+            auto found = checked.find(std::make_pair(std::string_view(rs.address()), rs.port()));
+            if (found == checked.end()) continue;
+            const auto& l = *found->second;
+            r->set_healthy(l.up);
+            r->set_weight(static_cast<std::uint32_t>(l.weight < 0 ? 0 : l.weight));
+            r->set_reason(l.reason);
+            bool ran = false;
+            for (const auto& c : l.checkers) ran |= !c.reason.empty();
+            r->set_last_result(!ran   ? vigil::status::CHECK_RESULT_UNKNOWN
+                               : l.up ? vigil::status::CHECK_RESULT_SUCCESS
+                                      : vigil::status::CHECK_RESULT_FAILURE);
         }
     }
     status.mutable_ipvs()->set_available(keeper_.status().available);
@@ -299,14 +306,22 @@ void Checker::fill_status(vigil::ipc::Status& status) {
 }
 
 void Checker::stop(std::function<void()> done) {
-    // An orderly stop leaves the kernel's table as it is (DESIGN: kept unless lvs_flush_onstop, which removes
-    // the services vigil's config names; the kernel drops their destinations with them).
+    // An orderly stop leaves the kernel's table as it is (DESIGN: kept unless lvs_flush_onstop, which flushes
+    // it, or lvs_flush_onstop VS, which removes the services vigil's config names; the kernel drops their
+    // destinations with them).
+    table_throttle_.timer.cancel();
+    status_throttle_.timer.cancel();
     if (engine_) engine_->stop();
-    if (running_.global_defs().lvs_flush_onstop()) {
+    const auto flush = running_.global_defs().lvs_flush_onstop();
+    if (flush == vigil::config::LVS_FLUSH_ONSTOP_FULL) {
+        auto report = keeper_.clear_and_stop(Ownership{}, true);
+        spdlog::info("IPVS: lvs_flush_onstop: {}",
+                     report.ok ? "the whole table flushed" : "not flushed: " + report.error);
+    } else if (flush == vigil::config::LVS_FLUSH_ONSTOP_VS) {
         Ownership services;
         services.services = owned_.services;
-        auto report = keeper_.remove_owned_and_stop(std::move(services));
-        spdlog::info("IPVS: lvs_flush_onstop: {}",
+        auto report = keeper_.clear_and_stop(std::move(services), false);
+        spdlog::info("IPVS: lvs_flush_onstop VS: {}",
                      report.ok ? std::to_string(report.operations) + " service(s) removed"
                                : "not removed: " + report.error);
     } else {
