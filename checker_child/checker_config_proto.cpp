@@ -29,7 +29,7 @@ CheckTiming timing_from(const cfg::CheckCommon& c, const cfg::RealServer& rs) {
     CheckTiming t;
     if (c.connect_timeout_ms()) t.connect_timeout = ms(c.connect_timeout_ms());
     if (c.delay_loop_ms()) t.delay_loop = ms(c.delay_loop_ms());
-    if (c.delay_before_retry_ms()) t.delay_before_retry = ms(c.delay_before_retry_ms());
+    if (c.has_delay_before_retry_ms()) t.delay_before_retry = ms(c.delay_before_retry_ms());
     // warmup not set: keepalived's default, spread over delay_loop; warmup 0: no spreading at all.
     if (c.has_warmup_ms()) t.warmup = Duration{c.warmup_ms()};
     t.retry = static_cast<int>(c.retry());

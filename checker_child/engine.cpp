@@ -33,8 +33,10 @@ struct Engine::Slot {
     explicit Slot(const asio::any_io_executor& executor) : timer(executor) {}
     std::shared_ptr<Check> check;
     asio::steady_timer timer;
-    std::chrono::steady_clock::time_point due{};  // when the current or last run was due
+    std::chrono::steady_clock::time_point due{};      // when the current or last run was due
+    std::chrono::steady_clock::time_point started{};  // when it actually started
     bool running = false;
+    bool queued = false;  // in waiting_ for a free running place
 };
 
 struct Engine::VirtualServer {
@@ -176,15 +178,19 @@ void Engine::set_vrrp_state(const std::string& instance, bool master) {
     }
 }
 
-std::chrono::steady_clock::time_point Engine::next_due(std::chrono::steady_clock::time_point last_due,
+std::chrono::steady_clock::time_point Engine::next_due(std::chrono::steady_clock::time_point due,
+                                                       std::chrono::steady_clock::time_point started,
                                                        Duration delay) {
-    // The next run keeps the phase of the last one (its due time + delay), so a loop that fell behind for a
-    // moment (a start, a burst of changes) does not leave every check it delayed due at the same instant
-    // forever after: one clump of thousands of checks per delay_loop instead of a steady stream. A run that
-    // ended late by half a delay or more (a timeout) waits a whole delay from now, as keepalived does.
+    // As in keepalived, the next run waits a whole `delay` after this one ended (a check that took 1.5 s to
+    // time out is retried delay_before_retry after the timeout, not sooner). Only the lateness of the start
+    // (the loop was busy, or the run queued for a free place) is taken back, up to half a delay, so a loop
+    // that fell behind for a moment (a start, a burst of changes) does not leave every check it delayed due
+    // at the same instant forever after: a steady stream of checks, not one clump per delay_loop.
     const auto now = std::chrono::steady_clock::now();
-    const auto phased = last_due + delay;
-    return grid(phased >= now + delay / 2 ? phased : now + delay, delay);
+    const auto late = std::clamp<std::chrono::steady_clock::duration>(
+        started - due, std::chrono::steady_clock::duration::zero(),
+        std::chrono::duration_cast<std::chrono::steady_clock::duration>(delay / 2));
+    return grid(now + delay - late, delay);
 }
 
 std::chrono::steady_clock::time_point Engine::due_time(Duration delay) {
@@ -226,11 +232,13 @@ void Engine::launch(std::size_t v, std::size_t r, std::size_t c) {
     auto& slot = *vs.slots[r][c];
     if (vs.suspended || slot.running) return;
     if (running_ >= max_running_) {
-        waiting_.push_back({v, r, c});
+        if (!slot.queued) waiting_.push_back({v, r, c});
+        slot.queued = true;
         return;
     }
     ++running_;
     slot.running = true;
+    slot.started = std::chrono::steady_clock::now();
     asio::co_spawn(
         executor_, run_guarded(slot.check),
         [this, alive = alive_, v, r, c, epoch = vs.epoch](std::exception_ptr error, CheckResult result) {
@@ -246,6 +254,7 @@ void Engine::finished() {
     while (running_ < max_running_ && !waiting_.empty()) {
         const auto next = waiting_.front();
         waiting_.pop_front();
+        servers_[next.vs]->slots[next.rs][next.ck]->queued = false;
         launch(next.vs, next.rs, next.ck);
     }
 }
@@ -297,7 +306,8 @@ void Engine::on_result(std::size_t v, std::size_t r, std::size_t c, uint64_t epo
         }
         publish_destinations(v, false);
     }
-    schedule_at(v, r, c, next_due(vs.slots[r][c]->due, outcome.next));
+    const auto& slot = *vs.slots[r][c];
+    schedule_at(v, r, c, next_due(slot.due, slot.started, outcome.next));
 }
 
 void Engine::publish_destinations(std::size_t v, bool force) {

@@ -101,8 +101,10 @@ class Engine {
 
     // When a check `delay` from now is due (rounded up to a 10 ms grid from a second on).
     static std::chrono::steady_clock::time_point due_time(Duration delay);
-    // When a check last due at `last_due` is due again, `delay` later (see engine.cpp).
-    static std::chrono::steady_clock::time_point next_due(std::chrono::steady_clock::time_point last_due,
+    // When a check that was due at `due`, started at `started` and has just ended is due again, `delay`
+    // after its end (see engine.cpp).
+    static std::chrono::steady_clock::time_point next_due(std::chrono::steady_clock::time_point due,
+                                                          std::chrono::steady_clock::time_point started,
                                                           Duration delay);
     // `due` rounded up to a 10 ms grid when `delay` is a second or more.
     static std::chrono::steady_clock::time_point grid(std::chrono::steady_clock::time_point due,

@@ -2,6 +2,8 @@
 // ha_suspend. Intervals are short; assertions wait for outcomes, never for times.
 #include <catch2/catch.hpp>
 
+#include <fstream>
+
 #include "checker_child/checker_config_proto.hpp"
 #include "checker_child/engine.hpp"
 #include "test/unit/check/support.hpp"
@@ -200,6 +202,64 @@ TEST_CASE("from_proto: warmup 0 disables spreading, an unset warmup spreads over
     CHECK(*checks[0].timing.warmup == Duration::zero());
     CHECK_FALSE(checks[1].timing.warmup.has_value());
     CHECK(checks[1].timing.retry == 0);
+}
+
+TEST_CASE("from_proto: delay_before_retry 0 retries at once, as in keepalived") {
+    vigil::config::Config c;
+    auto* vs = c.add_virtual_server();
+    vs->set_address("10.0.0.1");
+    vs->set_port(80);
+    auto* rs = vs->add_real_server();
+    rs->set_address("10.0.0.2");
+    rs->set_port(80);
+    rs->add_checkers()->mutable_tcp_check()->mutable_common()->set_delay_before_retry_ms(0);
+    const auto out = from_proto(c);
+    REQUIRE(out.virtual_servers.size() == 1);
+    CHECK(out.virtual_servers[0].real_servers.at(0).checks.at(0).timing.delay_before_retry ==
+          Duration::zero());
+}
+
+TEST_CASE("engine: a retry waits delay_before_retry after the failed check ended, not after it started") {
+    // Each run of the script appends its start time and then takes 150 ms to fail; with delay_before_retry
+    // 400 ms the next run starts at least 550 ms after the one before (keepalived's spacing), not 400 ms.
+    TempDir dir;
+    const auto starts = (dir.path / "starts").string();
+    CheckSpec c;
+    c.timing.delay_loop = 5s;
+    c.timing.delay_before_retry = 400ms;
+    c.timing.retry = 3;
+    c.timing.warmup = Duration::zero();
+    MiscParams m;
+    m.path = dir.script("slow.sh", "date +%s.%N >> " + starts + "\nsleep 0.15\nexit 1");
+    m.timeout = 5s;
+    c.params = m;
+    RealServerSpec rs;
+    rs.ip = "10.0.0.2";
+    rs.port = 80;
+    rs.weight = 1;
+    rs.checks = {c};
+    CheckerConfig config;
+    VirtualServerSpec vs;
+    vs.name = "10.0.0.1:80 TCP";
+    vs.real_servers = {rs};
+    config.virtual_servers = {vs};
+
+    asio::io_context io;
+    Recorder rec;
+    Engine engine(io.get_executor(), config, rec.sinks());
+    engine.start();
+    std::vector<double> times;
+    REQUIRE(run_until(io, [&] {
+        times.clear();
+        std::ifstream in(starts);
+        for (double t; in >> t;) times.push_back(t);
+        return times.size() >= 3;
+    }));
+    engine.stop();
+    for (std::size_t i = 1; i < times.size(); ++i) {
+        INFO("run " << i << " started " << times[i] - times[i - 1] << " s after the one before");
+        CHECK(times[i] - times[i - 1] >= 0.5);
+    }
 }
 
 TEST_CASE("engine: a restored health is where a restarted checker starts from") {
