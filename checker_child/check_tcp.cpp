@@ -40,7 +40,8 @@ void TcpSocketPool::give_back(asio::ip::tcp::socket socket, bool v6) {
     int error = 0;
     socklen_t len = sizeof error;
     const int fd = socket.native_handle();
-    if (idle.size() >= max_idle_ || ::connect(fd, &unspec, sizeof unspec) != 0 ||
+    // One cap for both families: the idle sockets of each count against the same descriptor budget.
+    if (idle_v4_.size() + idle_v6_.size() >= max_idle_ || ::connect(fd, &unspec, sizeof unspec) != 0 ||
         ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &len) != 0) {
         std::error_code ignored;
         socket.set_option(asio::socket_base::linger(true, 0), ignored);
@@ -59,7 +60,11 @@ TcpCheck::TcpCheck(ConnectTarget target, Duration timeout) : target_(std::move(t
     if (!target_.bindto.empty() || !target_.bind_if.empty() || target_.bind_port != 0) return;
     std::error_code ec;
     const auto address = parse_address(target_.ip, ec);
-    if (!ec) remote_.emplace(address, target_.port);
+    // A link-local IPv6 target binds the socket to its interface at connect, and a disconnect does not undo
+    // that: such a socket is not one to reuse for another target, so these checks take the general path.
+    if (ec || (address.is_v6() && (address.to_v6().scope_id() != 0 || address.to_v6().is_link_local())))
+        return;
+    remote_.emplace(address, target_.port);
 }
 
 std::string TcpCheck::describe() const {
