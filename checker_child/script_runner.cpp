@@ -6,6 +6,7 @@
 #include <pwd.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -53,6 +54,8 @@ std::vector<std::string> split_command(const std::string& command) {
 
 namespace {
 
+constexpr rlim_t kScriptNoFile = 1024;
+
 struct Identity {
     bool change = false;
     uid_t uid = 0;
@@ -95,6 +98,13 @@ std::string resolve_identity(const ScriptRun& run, Identity& id) {
     // Every descriptor above stderr but the report pipe (close-on-exec) goes.
     for (int fd = 3; fd < report; ++fd) ::close(fd);
     ::syscall(SYS_close_range, report + 1, ~0U, 0);
+    // The checker raised its own soft RLIMIT_NOFILE to the hard limit; a script gets the usual 1,024 back
+    // (select() breaks above it), as systemd does for the services it starts.
+    rlimit files{};
+    if (::getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur > kScriptNoFile) {
+        files.rlim_cur = files.rlim_max < kScriptNoFile ? files.rlim_max : kScriptNoFile;
+        ::setrlimit(RLIMIT_NOFILE, &files);
+    }
 
     // Clear every capability set. Dropping the bounding set needs CAP_SETPCAP; without it the other sets are
     // still empty and no_new_privs (set by the checker) keeps exec from granting any.
