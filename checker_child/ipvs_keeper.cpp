@@ -22,11 +22,13 @@ void IpvsKeeper::stop() {
     timer_.cancel();
 }
 
-SyncReport IpvsKeeper::remove_owned_and_stop(Ownership owned) {
+SyncReport IpvsKeeper::clear_and_stop(Ownership owned, bool whole_table) {
     stop();
     desired_ = IpvsTable{};
     owned_ = std::move(owned);
-    options_.flush_at_start = false;
+    // sync_once() flushes when this is the first sync and flush_at_start is set: make it exactly that.
+    first_sync_ = true;
+    options_.flush_at_start = whole_table;
     SyncReport report = sync_once();
     if (on_synced_) on_synced_(report);
     return report;

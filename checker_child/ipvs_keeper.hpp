@@ -54,9 +54,10 @@ class IpvsKeeper {
     // Cancels pending syncs and retries (an orderly stop leaves the kernel's table as it is).
     void stop();
 
-    // lvs_flush_onstop: removes, now and synchronously, every service `owned` names (their destinations go
-    // with them), then stops. Returns the report of that last sync.
-    SyncReport remove_owned_and_stop(Ownership owned);
+    // lvs_flush_onstop: now and synchronously, flushes the whole table (`whole_table`, keepalived's bare
+    // keyword) or removes every service `owned` names (`VS`; their destinations go with them), then stops.
+    // Returns the report of that last sync.
+    SyncReport clear_and_stop(Ownership owned, bool whole_table);
 
   private:
     void schedule(std::chrono::milliseconds delay);

@@ -39,6 +39,20 @@ std::string arg(const Node& n, size_t i) {
         if (auto a = address_arg(c, n, 0, false)) g.set_##field(a->text); \
     }
 
+// keepalived's forms: alone, the whole table is flushed at stop; `VS`, only the virtual servers of the
+// config.
+void lvs_flush_onstop(Ctx& c, const Node& n, cfg::GlobalDefs& g) {
+    if (!want_args(c, n, 0, 1)) return;
+    if (n.args.empty()) {
+        g.set_lvs_flush_onstop(cfg::LVS_FLUSH_ONSTOP_FULL);
+    } else if (n.args[0].text == "VS") {
+        g.set_lvs_flush_onstop(cfg::LVS_FLUSH_ONSTOP_VS);
+    } else {
+        c.error(n.arg_loc(0),
+                std::string(n.keyword.text) + " takes no argument or VS; not '" + arg(n, 0) + "'");
+    }
+}
+
 const HandlerMap<cfg::GlobalDefs>& handlers() {
     static const HandlerMap<cfg::GlobalDefs> m = {
         {"router_id", G_STRING(router_id)},
@@ -98,8 +112,8 @@ const HandlerMap<cfg::GlobalDefs>& handlers() {
         {"vrrp_skip_check_adv_addr", G_BOOL(vrrp_skip_check_adv_addr)},
         {"vrrp_check_unicast_src", G_BOOL(vrrp_check_unicast_src)},
         {"lvs_flush", G_BOOL(lvs_flush)},
-        {"lvs_flush_onstop", G_BOOL(lvs_flush_onstop)},
-        {"lvs_flush_on_stop", G_BOOL(lvs_flush_onstop)},
+        {"lvs_flush_onstop", lvs_flush_onstop},
+        {"lvs_flush_on_stop", lvs_flush_onstop},
         {"v3_checksum_as_v2", G_BOOL(v3_checksum_as_v2)},
         {"default_interface", G_STRING(default_interface)},
         {"dynamic_interfaces", G_BOOL(dynamic_interfaces)},

@@ -4,9 +4,10 @@ set"; a restarted checker "rewrites nothing that is already right").
 One guest. A service vigil does not own (10.9.9.9:80, added with ipvsadm) is in the table when vigild starts
 with `lvs_flush`: the first sync flushes it away and programs vigil's service. The foreign service is added
 again, vigil-checker is killed and vigild restarts it: a restarted checker must not flush, so the foreign service
-survives. Then vigild stops with `lvs_flush_onstop`: its own service goes, the foreign one stays. A second run
-of the same story without either keyword shows the opposite (nothing flushed at start, everything kept at
-stop), so each assertion is tied to the keyword and not to an accident of the order.
+survives. Then vigild stops with `lvs_flush_onstop`, which (as in keepalived) flushes the whole table. A second
+run with `lvs_flush_onstop VS` removes only vigil's service at stop; a third, without either keyword, shows the
+opposite (nothing flushed at start, everything kept at stop), so each assertion is tied to the keyword and not
+to an accident of the order.
 """
 
 import unittest
@@ -18,8 +19,11 @@ FOREIGN = "TCP 10.9.9.9:80"
 OURS = "TCP 10.0.0.100:80"
 
 
-def config(flush):
-    flags = "    lvs_flush\n    lvs_flush_onstop\n" if flush else ""
+FLAGS = {"flush": "    lvs_flush\n    lvs_flush_onstop\n", "vs": "    lvs_flush_onstop VS\n", "keep": ""}
+
+
+def config(run):
+    flags = FLAGS[run]
     # Real servers without checkers are always up: the table does not wait for checks.
     return f"""global_defs {{
     router_id director
@@ -81,7 +85,7 @@ for run in @RUNS@; do
     step "${run}_log"; cat /tmp/vigild.log
 done
 step end
-""".replace("@RUNS@", "flush keep")
+""".replace("@RUNS@", " ".join(FLAGS))
 
 
 @unittest.skipIf(vmlab.missing_tools(), f"vm tools missing: {vmlab.missing_tools()}")
@@ -90,7 +94,7 @@ class LvsFlushInVm(unittest.TestCase):
     def setUpClass(cls):
         programs = [vmlab.vigil_binary(b) for b in ("vigild", "vigil-checker", "vigil-vrrp", "vigilctl")]
         cls.result = vmlab.boot(SCRIPT, programs=programs,
-                                files={"/etc/vigil/flush.conf": config(True), "/etc/vigil/keep.conf": config(False),
+                                files={**{f"/etc/vigil/{run}.conf": config(run) for run in FLAGS},
                                        "/etc/nsswitch.conf": "passwd: files\ngroup: files\n"},
                                 timeout=300)
         cls.steps = steps(cls.result.output)
@@ -110,21 +114,28 @@ class LvsFlushInVm(unittest.TestCase):
         self.assertIn("lvs_flush: flushing", self.steps["flush_log"])
 
     def test_without_lvs_flush_a_foreign_service_is_left_alone(self):
-        start = self.table("keep_table_start")
-        self.assertIn(FOREIGN, start, self.steps["keep_table_start"])
-        self.assertIn(OURS, start)
+        for run in ("vs", "keep"):
+            start = self.table(f"{run}_table_start")
+            self.assertIn(FOREIGN, start, self.steps[f"{run}_table_start"])
+            self.assertIn(OURS, start)
 
     def test_a_restarted_checker_never_flushes(self):
-        for run in ("flush", "keep"):
+        for run in FLAGS:
             table = self.table(f"{run}_table_restarted")
             self.assertIn(FOREIGN, table, f"{run}: the restarted checker flushed:\n{self.steps[f'{run}_table_restarted']}")
             self.assertIn(OURS, table)
         self.assertEqual(self.steps["flush_log"].count("lvs_flush: flushing"), 1, self.steps["flush_log"])
 
-    def test_lvs_flush_onstop_removes_only_vigils_services(self):
+    def test_lvs_flush_onstop_flushes_the_whole_table(self):
         stopped = self.table("flush_table_stopped")
-        self.assertNotIn(OURS, stopped, self.steps["flush_table_stopped"])
-        self.assertIn(FOREIGN, stopped, self.steps["flush_table_stopped"])
+        self.assertEqual(stopped, {}, self.steps["flush_table_stopped"])
+        self.assertIn("lvs_flush_onstop: the whole table flushed", self.steps["flush_log"])
+
+    def test_lvs_flush_onstop_vs_removes_only_vigils_services(self):
+        stopped = self.table("vs_table_stopped")
+        self.assertNotIn(OURS, stopped, self.steps["vs_table_stopped"])
+        self.assertIn(FOREIGN, stopped, self.steps["vs_table_stopped"])
+        self.assertIn("lvs_flush_onstop VS: 1 service(s) removed", self.steps["vs_log"])
 
     def test_without_lvs_flush_onstop_an_orderly_stop_keeps_the_table(self):
         stopped = self.table("keep_table_stopped")

@@ -29,6 +29,19 @@ TEST_CASE("global_defs: router_id, the log_* extensions, and defaults") {
     CHECK(g.vrrp_garp_master_delay_ms() == 5000);
 }
 
+TEST_CASE("global_defs: lvs_flush_onstop alone flushes everything, with VS only vigil's services") {
+    CHECK(parse("global_defs {\n}\n").config.global_defs().lvs_flush_onstop() == pb::LVS_FLUSH_ONSTOP_NONE);
+    auto full = parse("global_defs {\n    lvs_flush_onstop\n}\n");
+    REQUIRE(full.ok());
+    CHECK(full.config.global_defs().lvs_flush_onstop() == pb::LVS_FLUSH_ONSTOP_FULL);
+    auto vs = parse("global_defs {\n    lvs_flush_on_stop VS\n}\n");
+    INFO(dump(vs));
+    REQUIRE(vs.ok());
+    CHECK(vs.config.global_defs().lvs_flush_onstop() == pb::LVS_FLUSH_ONSTOP_VS);
+    auto bad = parse("global_defs {\n    lvs_flush_onstop yes\n}\n");
+    CHECK(has_error(bad, 2, 22, "lvs_flush_onstop takes no argument or VS; not 'yes'"));
+}
+
 TEST_CASE("vrrp_script: command, timers in ms, weight, rise/fall, user") {
     auto r = parse(
         "vrrp_script chk {\n"
