@@ -348,11 +348,10 @@ void Engine::on_datagram(const std::string& ifname, bool ipv6, const ReceivedDat
 void Engine::on_link(const LinkChange& change) {
     if (!core_ || stopping_) return;
     bool up = change.state == LinkState::kUp;
-    // Every link of the namespace (lo included) is first seen at start: only later changes are news.
-    if (change.first_seen)
-        spdlog::debug("{}: link {}", change.name, to_string(change.state));
-    else
-        spdlog::info("{}: link {}", change.name, to_string(change.state));
+    // The links present at start are recorded quietly by LinkMonitor::open(); what reaches here is news: a
+    // change of state, or a link that appeared later.
+    spdlog::info("{}: link {}{}", change.name, to_string(change.state),
+                 change.first_seen ? " (new link)" : "");
     auto now = clock_.now();
     execute(core_->set_link(change.name, up, now));
     if (up) set_primary_addresses();

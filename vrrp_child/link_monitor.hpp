@@ -30,7 +30,8 @@ struct LinkChange {
     int ifindex = 0;
     std::string name;
     LinkState state = LinkState::kDown;
-    bool first_seen = false;  // the link's first report (the start-up dump or a new link), not a change
+    bool first_seen =
+        false;  // a link that appeared after start (those of the start-up dump are not reported)
 };
 
 class LinkMonitor {
