@@ -276,7 +276,8 @@ void Checker::fill_status(vigil::ipc::Status& status) {
         std::map<std::pair<std::string_view, std::uint32_t>, const RealServerStatus*> checked;
         if (it != live.end()) {
             out->set_quorum_up(it->second->quorum_up);
-            for (const auto& l : it->second->real_servers) checked.emplace(std::make_pair(l.ip, l.port), &l);
+            for (const auto& l : it->second->real_servers)
+                checked.emplace(std::pair<std::string_view, std::uint32_t>(l.ip, l.port), &l);
         }
         for (const auto& rs : vs.real_server()) {
             auto* r = out->add_real_servers();
@@ -295,7 +296,7 @@ void Checker::fill_status(vigil::ipc::Status& status) {
             r->set_weight(static_cast<std::uint32_t>(l.weight < 0 ? 0 : l.weight));
             r->set_reason(l.reason);
             bool ran = false;
-            for (const auto& c : l.checkers) ran |= !c.reason.empty();
+            for (const auto& c : l.checkers) ran |= c.checked;
             r->set_last_result(!ran   ? vigil::status::CHECK_RESULT_UNKNOWN
                                : l.up ? vigil::status::CHECK_RESULT_SUCCESS
                                       : vigil::status::CHECK_RESULT_FAILURE);

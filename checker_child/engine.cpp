@@ -344,7 +344,7 @@ std::vector<VirtualServerStatus> Engine::status() const {
             for (std::size_t c = 0; c < rs.checks.size(); ++c) {
                 const auto& ck = state.checkers()[c];
                 rst.checkers.push_back({check_type_name(rs.checks[c].params), ck.up(), ck.last().reason,
-                                        ck.failures(), ck.successes()});
+                                        ck.failures(), ck.successes(), ck.checked()});
             }
             s.real_servers.push_back(std::move(rst));
         }

@@ -47,6 +47,7 @@ struct CheckerStatus {
     std::string reason;
     int failures = 0;
     int successes = 0;
+    bool checked = false;  // it has run since start: `reason` is a result's
 };
 
 struct RealServerStatus {

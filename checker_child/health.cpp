@@ -39,6 +39,7 @@ Duration CheckerState::down_interval() const {
 
 CheckerState::Outcome CheckerState::on_result(const CheckResult& result) {
     last_ = result;
+    checked_ = true;
     if (up_) {
         if (result.ok) {
             failures_ = 0;

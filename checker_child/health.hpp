@@ -43,6 +43,8 @@ class CheckerState {
     bool up() const { return up_; }
     // The last result (reason "not checked yet" before the first).
     const CheckResult& last() const { return last_; }
+    // Whether a check has run since start (a restored state is not a result).
+    bool checked() const { return checked_; }
     // Failures in a row while up (0 after a success or once it went down).
     int failures() const { return failures_; }
     // Successes in a row while down.
@@ -55,6 +57,7 @@ class CheckerState {
     bool up_;
     int failures_ = 0;
     int successes_ = 0;
+    bool checked_ = false;
     CheckResult last_;
 };
 

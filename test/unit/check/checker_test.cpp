@@ -1,0 +1,83 @@
+// The checker child's handler (checker_child/checker.hpp) on a real loop: a config parsed from
+// keepalived.conf text, TCP_CHECKs against a listener on 127.0.0.1 and a closed port, and the Status it gives
+// the parent. This host has no IPVS: the keeper reports the backend unavailable and the checks run
+// regardless.
+#include <catch2/catch.hpp>
+
+#include <string>
+
+#include "checker_child/checker.hpp"
+#include "common/config/config.hpp"
+#include "test/unit/check/support.hpp"
+
+using namespace vigil;
+using namespace std::chrono_literals;
+using asio::ip::tcp;
+
+namespace {
+
+struct NullUplink final : common::child::Uplink {
+    int statuses = 0;
+    int health = 0;  // of real servers (a Health without one is the virtual server's quorum)
+    void send(ipc::Envelope e) override { health += e.has_health() && !e.health().real_server().empty(); }
+    void send_status() override { ++statuses; }
+};
+
+const status::RealServerStatus* find(const ipc::Status& s, std::uint32_t port) {
+    for (const auto& vs : s.virtual_servers())
+        for (const auto& rs : vs.real_servers())
+            if (rs.port() == port) return &rs;
+    return nullptr;
+}
+
+}  // namespace
+
+TEST_CASE("checker: status names each real server's health, last result and reason") {
+    asio::io_context io;
+    tcp::acceptor acceptor(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+    const auto up_port = acceptor.local_endpoint().port();
+    std::uint16_t down_port = 0;
+    {
+        tcp::acceptor probe(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+        down_port = probe.local_endpoint().port();
+    }
+    std::string text = "virtual_server 127.0.0.1 80 {\n    delay_loop 1\n    lb_kind NAT\n    protocol TCP\n";
+    for (auto port : {up_port, down_port})
+        text += "    real_server 127.0.0.1 " + std::to_string(port) +
+                " {\n        TCP_CHECK {\n            connect_timeout 1\n            retry 0\n"
+                "            warmup 0\n        }\n    }\n";
+    text += "}\n";
+    common::config::ParseOptions options;
+    options.config_id = "node1";
+    auto parsed = common::config::parse_string(text, "test.conf", options);
+    REQUIRE(parsed.ok());
+
+    check::Checker checker(io, false);
+    NullUplink uplink;
+    checker.start(uplink);
+    REQUIRE(checker.prepare(1, parsed.config).empty());
+    checker.commit(1);
+    ipc::Status status;
+    REQUIRE(check::test::run_until(io, [&] {
+        status.Clear();
+        checker.fill_status(status);
+        const auto* up = find(status, up_port);
+        const auto* down = find(status, down_port);
+        return up && down && up->last_result() != status::CHECK_RESULT_UNKNOWN &&
+               down->last_result() != status::CHECK_RESULT_UNKNOWN;
+    }));
+    const auto* up = find(status, up_port);
+    const auto* down = find(status, down_port);
+    CHECK(up->healthy());
+    CHECK(up->last_result() == status::CHECK_RESULT_SUCCESS);
+    CHECK(up->reason() == "connected");
+    CHECK_FALSE(down->healthy());
+    CHECK(down->last_result() == status::CHECK_RESULT_FAILURE);
+    CHECK(down->reason() == "connection refused");
+    CHECK(uplink.health == 1);  // only the refused one changed
+    CHECK_FALSE(status.ipvs().available());
+    CHECK_FALSE(status.ipvs().reason().empty());
+    bool stopped = false;
+    checker.stop([&] { stopped = true; });
+    CHECK(stopped);
+}
