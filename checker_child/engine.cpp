@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include "checker_child/script_runner.hpp"
+#include "checker_child/timer_wheel.hpp"
 
 namespace vigil::check {
 
@@ -30,9 +31,10 @@ asio::awaitable<CheckResult> run_guarded(std::shared_ptr<Check> check) {
 }  // namespace
 
 struct Engine::Slot {
-    explicit Slot(const asio::any_io_executor& executor) : timer(executor) {}
+    Slot(std::size_t v, std::size_t r, std::size_t c) : vs(v), rs(r), ck(c) {}
+    std::size_t vs, rs, ck;  // where it is in servers_
     std::shared_ptr<Check> check;
-    asio::steady_timer timer;
+    TimerWheel::Entry timer;  // the next run; on the loop's wheel (checker_child/timer_wheel.hpp)
     std::chrono::steady_clock::time_point due{};      // when the current or last run was due
     std::chrono::steady_clock::time_point started{};  // when it actually started
     bool running = false;
@@ -67,14 +69,18 @@ Engine::Engine(asio::any_io_executor executor, CheckerConfig config, Sinks sinks
       sinks_(std::move(sinks)),
       random_(std::move(random)),
       alive_(std::make_shared<bool>(true)) {
-    for (const auto& vs : config_.virtual_servers) {
+    for (std::size_t v = 0; v < config_.virtual_servers.size(); ++v) {
+        const auto& vs = config_.virtual_servers[v];
         auto runtime = std::make_unique<VirtualServer>(vs);
-        for (const auto& rs : vs.real_servers) {
+        for (std::size_t r = 0; r < vs.real_servers.size(); ++r) {
+            const auto& rs = vs.real_servers[r];
             runtime->states.emplace_back(rs);
             auto& slots = runtime->slots.emplace_back();
-            for (const auto& spec : rs.checks) {
-                auto slot = std::make_unique<Slot>(executor_);
-                slot->check = make_check(spec, rs);
+            for (std::size_t c = 0; c < rs.checks.size(); ++c) {
+                auto slot = std::make_unique<Slot>(v, r, c);
+                slot->check = make_check(rs.checks[c], rs);
+                Slot* raw = slot.get();
+                slot->timer.set([this, raw] { launch(raw->vs, raw->rs, raw->ck); });
                 slots.push_back(std::move(slot));
             }
         }
@@ -84,12 +90,7 @@ Engine::Engine(asio::any_io_executor executor, CheckerConfig config, Sinks sinks
 }
 
 Engine::~Engine() {
-    *alive_ = false;
-    for (auto& vs : servers_) {
-        for (auto& slots : vs->slots) {
-            for (auto& slot : slots) slot->timer.cancel();
-        }
-    }
+    *alive_ = false;  // the slots' wheel entries cancel themselves as they go
 }
 
 bool Engine::restore(const std::string& virtual_server, const std::string& real_server, bool up,
@@ -139,8 +140,9 @@ void Engine::suspend(std::size_t v) {
     auto& vs = *servers_[v];
     vs.suspended = true;
     ++vs.epoch;
+    auto& wheel = TimerWheel::of(executor_);
     for (auto& slots : vs.slots) {
-        for (auto& slot : slots) slot->timer.cancel();
+        for (auto& slot : slots) wheel.cancel(slot->timer);
     }
 }
 
@@ -190,25 +192,11 @@ std::chrono::steady_clock::time_point Engine::next_due(std::chrono::steady_clock
     const auto late = std::clamp<std::chrono::steady_clock::duration>(
         started - due, std::chrono::steady_clock::duration::zero(),
         std::chrono::duration_cast<std::chrono::steady_clock::duration>(delay / 2));
-    return grid(now + delay - late, delay);
+    return now + delay - late;
 }
 
 std::chrono::steady_clock::time_point Engine::due_time(Duration delay) {
-    return grid(std::chrono::steady_clock::now() + delay, delay);
-}
-
-std::chrono::steady_clock::time_point Engine::grid(std::chrono::steady_clock::time_point due,
-                                                   Duration delay) {
-    // Intervals of a second or more end on a 10 ms grid: checks due within the same 10 ms then expire
-    // together and run from one wakeup of the loop (one epoll_wait and one timerfd update for all of them,
-    // instead of one each). At 1,000 checks a second that is ten checks per wakeup; a delay_loop is late by
-    // less than 1% of it.
-    if (delay < std::chrono::seconds(1)) return due;
-    constexpr auto kGrid =
-        std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::milliseconds(10));
-    const auto since_epoch = due.time_since_epoch();
-    return std::chrono::steady_clock::time_point(
-        ((since_epoch + kGrid - std::chrono::steady_clock::duration(1)) / kGrid) * kGrid);
+    return std::chrono::steady_clock::now() + delay;
 }
 
 void Engine::schedule(std::size_t v, std::size_t r, std::size_t c, Duration delay) {
@@ -219,12 +207,8 @@ void Engine::schedule_at(std::size_t v, std::size_t r, std::size_t c,
                          std::chrono::steady_clock::time_point due) {
     auto& slot = *servers_[v]->slots[r][c];
     slot.due = due;
-    slot.timer.expires_at(due);
-    slot.timer.async_wait(
-        [this, alive = alive_, v, r, c, epoch = servers_[v]->epoch](const std::error_code& ec) {
-            if (ec || !*alive || servers_[v]->epoch != epoch) return;
-            launch(v, r, c);
-        });
+    // suspend() cancels the entry, so a run that fires is always one of the current epoch.
+    TimerWheel::of(executor_).arm(slot.timer, due, executor_);
 }
 
 void Engine::launch(std::size_t v, std::size_t r, std::size_t c) {

@@ -100,16 +100,13 @@ class Engine {
     struct Slot;
     struct VirtualServer;
 
-    // When a check `delay` from now is due (rounded up to a 10 ms grid from a second on).
+    // When a check `delay` from now is due.
     static std::chrono::steady_clock::time_point due_time(Duration delay);
     // When a check that was due at `due`, started at `started` and has just ended is due again, `delay`
     // after its end (see engine.cpp).
     static std::chrono::steady_clock::time_point next_due(std::chrono::steady_clock::time_point due,
                                                           std::chrono::steady_clock::time_point started,
                                                           Duration delay);
-    // `due` rounded up to a 10 ms grid when `delay` is a second or more.
-    static std::chrono::steady_clock::time_point grid(std::chrono::steady_clock::time_point due,
-                                                      Duration delay);
     void schedule(std::size_t vs, std::size_t rs, std::size_t ck, Duration delay);
     void schedule_at(std::size_t vs, std::size_t rs, std::size_t ck,
                      std::chrono::steady_clock::time_point due);

@@ -8,21 +8,11 @@
 namespace vigil::check {
 
 Deadline::Deadline(const asio::any_io_executor& executor, Duration timeout, std::function<void()> on_expire)
-    : timer_(executor), state_(std::make_shared<State>()), timeout_(timeout) {
-    state_->on_expire = std::move(on_expire);
-    timer_.expires_after(timeout);
-    timer_.async_wait([state = state_](const std::error_code& ec) {
-        // `armed` guards against a completion already queued when the Deadline went away.
-        if (ec || !state->armed) return;
-        state->expired = true;
-        if (state->on_expire) state->on_expire();
-    });
-}
-
-Deadline::~Deadline() {
-    state_->armed = false;
-    state_->on_expire = nullptr;
-    timer_.cancel();
+    : on_expire_(std::move(on_expire)), timeout_(timeout), entry_([this] {
+          expired_ = true;
+          if (on_expire_) on_expire_();
+      }) {
+    TimerWheel::of(executor).arm(entry_, TimerWheel::Clock::now() + timeout, executor);
 }
 
 std::string Deadline::reason() const {

@@ -9,6 +9,7 @@
 #include <asio.hpp>
 
 #include "checker_child/checker_config.hpp"
+#include "checker_child/timer_wheel.hpp"
 
 namespace vigil::check {
 
@@ -18,24 +19,21 @@ namespace vigil::check {
 class Deadline {
   public:
     Deadline(const asio::any_io_executor& executor, Duration timeout, std::function<void()> on_expire);
-    ~Deadline();
     Deadline(const Deadline&) = delete;
     Deadline& operator=(const Deadline&) = delete;
 
     // True once the timeout has passed.
-    bool expired() const { return state_->expired; }
+    bool expired() const { return expired_; }
     // "timeout after 3 s".
     std::string reason() const;
 
   private:
-    struct State {
-        bool armed = true;
-        bool expired = false;
-        std::function<void()> on_expire;
-    };
-    asio::steady_timer timer_;
-    std::shared_ptr<State> state_;
+    // On the loop's timer wheel (its 10 ms ticks are nothing beside a connect_timeout); the entry cancels
+    // itself when the Deadline goes.
+    std::function<void()> on_expire_;
     Duration timeout_;
+    bool expired_ = false;
+    TimerWheel::Entry entry_;
 };
 
 // "3 s", "0.5 s".

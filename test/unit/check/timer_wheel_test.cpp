@@ -1,0 +1,80 @@
+// The checker's timer wheel on a real loop: entries fire in deadline order, never before their deadline;
+// cancelled, re-armed and destroyed entries behave; callbacks may arm and cancel others.
+#include <catch2/catch.hpp>
+
+#include <memory>
+#include <vector>
+
+#include "checker_child/timer_wheel.hpp"
+#include "test/unit/check/support.hpp"
+
+using namespace vigil::check;
+using namespace std::chrono_literals;
+using Clock = TimerWheel::Clock;
+
+TEST_CASE("timer wheel: entries fire in deadline order, none before its deadline") {
+    asio::io_context io;
+    auto& wheel = TimerWheel::of(io.get_executor());
+    const auto start = Clock::now();
+    std::vector<int> order;
+    std::vector<Clock::duration> late;
+    std::vector<std::unique_ptr<TimerWheel::Entry>> entries;
+    for (int i : {3, 0, 2, 1, 4}) {
+        const auto at = start + i * 25ms;
+        entries.push_back(std::make_unique<TimerWheel::Entry>([&order, &late, i, at] {
+            order.push_back(i);
+            late.push_back(Clock::now() - at);
+        }));
+        wheel.arm(*entries.back(), at, io.get_executor());
+    }
+    CHECK(wheel.size() == 5);
+    REQUIRE(test::run_until(io, [&] { return order.size() == 5; }));
+    CHECK(order == std::vector<int>{0, 1, 2, 3, 4});
+    for (auto d : late) CHECK(d >= Clock::duration::zero());
+    CHECK(wheel.size() == 0);
+}
+
+TEST_CASE("timer wheel: a cancelled or destroyed entry does not fire; re-arming moves it") {
+    asio::io_context io;
+    auto& wheel = TimerWheel::of(io.get_executor());
+    int a = 0, b = 0, c = 0;
+    TimerWheel::Entry ea([&] { ++a; });
+    TimerWheel::Entry eb([&] { ++b; });
+    auto ec = std::make_unique<TimerWheel::Entry>([&] { ++c; });
+    wheel.arm(ea, Clock::now() + 20ms, io.get_executor());
+    wheel.arm(eb, Clock::now() + 20ms, io.get_executor());
+    wheel.arm(*ec, Clock::now() + 20ms, io.get_executor());
+    wheel.cancel(eb);
+    CHECK_FALSE(eb.armed());
+    ec.reset();  // destroyed while armed
+    CHECK(wheel.size() == 1);
+    wheel.arm(ea, Clock::now() + 60ms, io.get_executor());  // re-armed later: fires once, then
+    const auto t0 = Clock::now();
+    REQUIRE(test::run_until(io, [&] { return a == 1; }));
+    CHECK(Clock::now() - t0 >= 60ms);
+    io.restart();
+    io.run_for(50ms);
+    CHECK(a == 1);
+    CHECK(b == 0);
+    CHECK(c == 0);
+}
+
+TEST_CASE("timer wheel: a callback may arm an entry already due and cancel one taken with it") {
+    asio::io_context io;
+    auto& wheel = TimerWheel::of(io.get_executor());
+    int first = 0, second = 0, third = 0;
+    TimerWheel::Entry e2([&] { ++second; });
+    TimerWheel::Entry e3([&] { ++third; });
+    TimerWheel::Entry e1([&] {
+        ++first;
+        wheel.cancel(e3);                                     // due in the same tick: must not fire
+        wheel.arm(e2, Clock::now() - 1s, io.get_executor());  // already past: fires on a later tick
+    });
+    const auto at = Clock::now() + 20ms;
+    wheel.arm(e1, at, io.get_executor());
+    wheel.arm(e3, at, io.get_executor());
+    REQUIRE(test::run_until(io, [&] { return second == 1; }));
+    CHECK(first == 1);
+    CHECK(third == 0);
+    CHECK(wheel.size() == 0);
+}
