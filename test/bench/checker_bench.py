@@ -60,6 +60,7 @@ LISTENER_SOURCE = os.path.join(HERE, "accept_listener.c")
 CHECKER_ADDR, SERVER_ADDR = "10.77.0.1", "10.77.0.2"
 FIRST_PORT = 10000
 PER_VS = 100
+PERF_OUT = None  # --perf PREFIX: `perf record` of vigil-checker during each window
 
 
 def log(text):
@@ -269,7 +270,12 @@ def run_one(n, variant, steer, seconds, warmup, listener_exe, work):
         cpu0 = {k: cpu_seconds(p) for k, p in pids.items()}
         opens0 = tcp_active_opens(checker)
         acc0 = listener.total() if listener else 0
-        time.sleep(seconds)
+        if PERF_OUT:
+            # A profile of vigil-checker over the window (perf's own sampling adds to the CPU measured).
+            subprocess.run(["perf", "record", "-q", "-g", "-F", "2000", "-o", f"{PERF_OUT}-{n}-{variant}-{steer}.data",
+                            "-p", str(checker), "--", "sleep", str(seconds)], check=False)
+        else:
+            time.sleep(seconds)
         t1 = time.monotonic()
         cpu1 = {k: cpu_seconds(p) for k, p in pids.items()}
         opens1 = tcp_active_opens(checker)
@@ -360,7 +366,11 @@ def main():
     ap.add_argument("--warmup", type=float, default=10, help="after every server was checked (default 10 s)")
     ap.add_argument("--work", help="keep configs and vigild's logs in this folder (default: a temporary one)")
     ap.add_argument("--no-write", action="store_true", help="print only; leave docs/benchmarks.md alone")
+    ap.add_argument("--perf", metavar="PREFIX",
+                    help="record a perf profile of vigil-checker over each window into PREFIX-N-VARIANT-STEER.data")
     args = ap.parse_args()
+    global PERF_OUT
+    PERF_OUT = args.perf
     if os.geteuid() != 0:
         sys.exit("checker_bench.py needs root (network namespaces)")
     for exe in ("vigild", "vigil-checker", "vigilctl"):
