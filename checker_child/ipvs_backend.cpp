@@ -441,7 +441,7 @@ bool IpvsBackend::dump(const MsgBuffer& request, std::uint32_t seq, F on_msg, st
     }
 }
 
-Result<IpvsTable> IpvsBackend::read_table() {
+Result<IpvsTable> IpvsBackend::read_table(const std::function<bool(const ServiceKey&)>& wanted) {
     using R = Result<IpvsTable>;
     if (!status_.available) return R::failure("IPVS unavailable: " + status_.reason);
     IpvsTable table;
@@ -463,6 +463,7 @@ Result<IpvsTable> IpvsBackend::read_table() {
         return R::failure(status_.reason);
     }
     for (auto& [key, entry] : table.services) {
+        if (wanted && !wanted(key)) continue;
         request.clear();
         seq = next_seq();
         put_dump_dests(request, status_.family_id, seq, key);
@@ -494,7 +495,8 @@ SyncReport IpvsBackend::sync(const IpvsTable& desired, const Ownership& owned,
             report.error = status_.reason;
             return report;
         }
-        auto current = read_table();
+        auto current = read_table(
+            [&](const ServiceKey& k) { return desired.services.count(k) != 0 || owned.owns(k); });
         if (!current) {
             report.error = current.reason();
             return report;

@@ -6,6 +6,7 @@
 // On a kernel without IPVS the backend is "unavailable" with the kernel's reason; the caller retries later.
 
 #include <chrono>
+#include <functional>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -102,8 +103,10 @@ class IpvsBackend {
     // How long to wait before the next open() after a failure: 1 s doubling up to 30 s.
     std::chrono::seconds retry_delay() const;
 
-    // Every service and destination in the kernel.
-    Result<IpvsTable> read_table();
+    // Every service in the kernel, with the destinations of those `wanted` says (all when it is empty). One
+    // dump a service: a table that vigil shares with 1,000 services of another tool costs 1,000 round trips
+    // for nothing when reconcile() never touches them.
+    Result<IpvsTable> read_table(const std::function<bool(const ServiceKey&)>& wanted = {});
 
     // Sends `ops` in batches of Options::batch commands per sendmsg and collects the acks.
     ApplyReport apply(const std::vector<IpvsOp>& ops);

@@ -10,6 +10,11 @@ IpvsKeeper::IpvsKeeper(asio::io_context& io, Options options)
     : timer_(io), options_(options), backend_(options.backend) {}
 
 void IpvsKeeper::set_desired(IpvsTable desired, Ownership owned) {
+    // known_ holds the destinations only of the services we owned when it was read (what we want is always
+    // owned too): a service that becomes ours (a reload) needs a fresh read.
+    if (known_ && !std::includes(owned_.services.begin(), owned_.services.end(), owned.services.begin(),
+                                 owned.services.end()))
+        known_.reset();
     desired_ = std::move(desired);
     owned_ = std::move(owned);
     in_sync_ = false;
@@ -53,7 +58,9 @@ SyncReport IpvsKeeper::sync_once() {
         return report;
     }
     if (!known_) {
-        auto current = backend_.read_table();
+        // Destinations only of the services reconcile() may touch: ours, by config now or before.
+        auto current = backend_.read_table(
+            [this](const ServiceKey& k) { return desired_.services.count(k) != 0 || owned_.owns(k); });
         if (!current) {
             report.error = current.reason();
             return report;
