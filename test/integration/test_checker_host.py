@@ -91,8 +91,9 @@ class CheckerOnHost(unittest.TestCase):
         def settled():
             rs = real_servers(self.status())
             up, down = rs.get("192.0.2.1:8080", {}), rs.get("192.0.2.1:8081", {})
-            return up.get("healthy") is True and down.get("healthy") is not True and \
-                "refused" in down.get("reason", "") and (up, down)
+            # A real server starts up before its first check (no alpha); lastResult says a check has run.
+            return up.get("healthy") is True and up.get("lastResult") == "CHECK_RESULT_SUCCESS" and \
+                down.get("healthy") is not True and "refused" in down.get("reason", "") and (up, down)
         up, down = wait_until(settled, 15, interval=0.2, what="one healthy and one refused real server")
         self.assertEqual(up.get("lastResult"), "CHECK_RESULT_SUCCESS")
         self.assertEqual(down.get("lastResult"), "CHECK_RESULT_FAILURE")
