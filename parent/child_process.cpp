@@ -127,7 +127,7 @@ void SupervisedChild::on_ping_timer() {
     ++missed_pongs_;
     vigil::ipc::Envelope ping;
     ping.mutable_ping();
-    channel_->send(std::move(ping));
+    channel_->send(std::move(ping), common::ipc::Channel::Priority::kUrgent);
     // Status rides on the same tick: `vigilctl status` answers from what the parent keeps, at most 1 s old.
     vigil::ipc::Envelope req;
     req.mutable_status_request();

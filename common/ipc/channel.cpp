@@ -156,40 +156,57 @@ bool Channel::read_one() {
     return true;
 }
 
-std::uint64_t Channel::send(vigil::ipc::Envelope envelope) {
+std::uint64_t Channel::send(vigil::ipc::Envelope envelope, Priority priority) {
     if (!open_) return 0;
-    std::uint64_t seq = next_seq_++;
     envelope.set_version(kProtocolVersion);
-    envelope.set_seq(seq);
-    Encoded encoded = encode(envelope, max_datagram_, max_message_);
-    std::weak_ptr<bool> alive = alive_;
-    if (!encoded.ok) {
-        asio::post(io_, [this, alive, error = std::move(encoded.error)]() mutable {
-            if (alive.lock()) fail(std::move(error));
-        });
+    Outgoing out{std::move(envelope), priority == Priority::kUrgent, std::nullopt};
+    if (queue_.empty() && !writing_) {
+        queue_.push_back(std::move(out));
+        std::uint64_t seq = next_seq_;
+        flush();
         return seq;
     }
-    queue_.push_back(Outgoing{std::move(encoded.bytes), std::move(encoded.memfd)});
-    if (!writing_) flush();
-    return seq;
+    // Behind a full socket buffer: an urgent message (a Ping, a Pong) overtakes every ordinary one that has
+    // not been given its sequence number yet, so that liveness is not judged by the depth of the queue.
+    auto at = queue_.end();
+    if (out.urgent) {
+        at = queue_.begin();
+        while (at != queue_.end() && (at->encoded || at->urgent)) ++at;
+    }
+    queue_.insert(at, std::move(out));
+    return 0;
 }
 
 void Channel::flush() {
     while (open_ && !queue_.empty()) {
         Outgoing& out = queue_.front();
-        iovec iov{out.bytes.data(), out.bytes.size()};
+        if (!out.encoded) {
+            // Numbered as it goes out: the peer sees strictly increasing numbers whatever the queue's order.
+            out.envelope.set_seq(next_seq_++);
+            Encoded encoded = encode(out.envelope, max_datagram_, max_message_);
+            if (!encoded.ok) {
+                std::weak_ptr<bool> alive = alive_;
+                asio::post(io_, [this, alive, error = std::move(encoded.error)]() mutable {
+                    if (alive.lock()) fail(std::move(error));
+                });
+                queue_.pop_front();
+                continue;
+            }
+            out.encoded.emplace(std::move(encoded));
+        }
+        iovec iov{out.encoded->bytes.data(), out.encoded->bytes.size()};
         msghdr msg{};
         msg.msg_iov = &iov;
         msg.msg_iovlen = 1;
         alignas(cmsghdr) std::array<char, CMSG_SPACE(sizeof(int))> control{};
-        if (out.memfd) {
+        if (out.encoded->memfd) {
             msg.msg_control = control.data();
             msg.msg_controllen = control.size();
             cmsghdr* c = CMSG_FIRSTHDR(&msg);
             c->cmsg_level = SOL_SOCKET;
             c->cmsg_type = SCM_RIGHTS;
             c->cmsg_len = CMSG_LEN(sizeof(int));
-            int fd = out.memfd.get();
+            int fd = out.encoded->memfd.get();
             std::memcpy(CMSG_DATA(c), &fd, sizeof(int));
         }
         ssize_t n = ::sendmsg(socket_.native_handle(), &msg, MSG_NOSIGNAL | MSG_DONTWAIT);

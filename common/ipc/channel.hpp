@@ -10,6 +10,7 @@
 #include <deque>
 #include <functional>
 #include <memory>
+#include <optional>
 
 #include "common/ipc/codec.hpp"
 #include "common/ipc/unique_fd.hpp"
@@ -39,9 +40,12 @@ class Channel {
     // Starts reading; callbacks run from the io_context, never from inside send() or start().
     void start();
 
-    // Queues `envelope` after setting its version and sequence number, and returns that sequence number (0
-    // when the channel is closed: nothing is sent). Failures are reported through on_error, asynchronously.
-    std::uint64_t send(vigil::ipc::Envelope envelope);
+    enum class Priority { kNormal, kUrgent };
+    // Sends `envelope` with its version set and the next sequence number, given as it is written to the
+    // socket. Returns that number when it went out at once; 0 when it waits behind a full socket buffer
+    // (kUrgent: ahead of every waiting kNormal message; Ping and Pong) or the channel is closed (nothing is
+    // sent). Failures are reported through on_error, asynchronously.
+    std::uint64_t send(vigil::ipc::Envelope envelope, Priority priority = Priority::kNormal);
 
     // Closes the socket without calling any callback. Pending sends are dropped.
     void close();
@@ -57,8 +61,9 @@ class Channel {
 
   private:
     struct Outgoing {
-        std::string bytes;
-        UniqueFd memfd;
+        vigil::ipc::Envelope envelope;
+        bool urgent = false;
+        std::optional<Encoded> encoded;  // once numbered (at the front of the queue)
     };
 
     void arm_read();

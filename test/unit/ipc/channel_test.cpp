@@ -138,6 +138,36 @@ TEST_CASE("channel: many messages queue when the socket buffer is full and all a
         CHECK(child_rec.messages[i].health().weight() == static_cast<std::uint32_t>(i));
 }
 
+TEST_CASE("channel: an urgent message overtakes the queue, and sequence numbers still increase") {
+    asio::io_context io;
+    auto [p, c] = socket_pair();
+    Recorder parent_rec, child_rec;
+    Channel parent(io, std::move(p), Side::kParent, parent_rec.callbacks());
+    Channel child(io, std::move(c), Side::kChild, child_rec.callbacks());
+    child.start();
+    const int kCount = 2000;
+    for (int i = 0; i < kCount; ++i) {
+        Envelope e;
+        e.mutable_health()->set_reason(std::string(1000, 'r'));
+        e.mutable_health()->set_weight(static_cast<std::uint32_t>(i));
+        parent.send(e);
+    }
+    const auto waiting = parent.queued();
+    REQUIRE(waiting > 100);
+    Envelope ping;
+    ping.mutable_ping();
+    CHECK(parent.send(ping, Channel::Priority::kUrgent) == 0);  // queued, but first in line
+    REQUIRE(run_until(io, [&] { return child_rec.messages.size() == kCount + 1 || child_rec.error; }));
+    REQUIRE_FALSE(child_rec.error);  // the decoder refuses a sequence number that does not increase
+    std::size_t at = 0;
+    while (at < child_rec.messages.size() && !child_rec.messages[at].has_ping()) ++at;
+    REQUIRE(at < child_rec.messages.size());
+    // Only what was already in the socket buffer (or numbered for it) came before the Ping.
+    CHECK(at <= static_cast<std::size_t>(kCount) - waiting + 1);
+    for (std::size_t i = 1; i < child_rec.messages.size(); ++i)
+        CHECK(child_rec.messages[i].seq() == child_rec.messages[i - 1].seq() + 1);
+}
+
 TEST_CASE("channel: the peer closing its end is reported as EOF, not as an error") {
     asio::io_context io;
     auto [p, c] = socket_pair();
