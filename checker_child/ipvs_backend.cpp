@@ -495,8 +495,8 @@ SyncReport IpvsBackend::sync(const IpvsTable& desired, const Ownership& owned,
             report.error = status_.reason;
             return report;
         }
-        auto current = read_table(
-            [&](const ServiceKey& k) { return desired.services.count(k) != 0 || owned.owns(k); });
+        auto current =
+            read_table([&](const ServiceKey& k) { return desired.services.count(k) != 0 || owned.owns(k); });
         if (!current) {
             report.error = current.reason();
             return report;

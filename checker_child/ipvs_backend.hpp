@@ -6,9 +6,9 @@
 // On a kernel without IPVS the backend is "unavailable" with the kernel's reason; the caller retries later.
 
 #include <chrono>
-#include <functional>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
