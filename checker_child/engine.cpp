@@ -39,6 +39,7 @@ struct Engine::Slot {
     std::chrono::steady_clock::time_point started{};  // when it actually started
     bool running = false;
     bool queued = false;  // in waiting_ for a free running place
+    uint64_t epoch = 0;   // the virtual server's epoch when the current or last run started
 };
 
 struct Engine::VirtualServer {
@@ -223,6 +224,16 @@ void Engine::launch(std::size_t v, std::size_t r, std::size_t c) {
     ++running_;
     slot.running = true;
     slot.started = std::chrono::steady_clock::now();
+    slot.epoch = vs.epoch;
+    // TCP_CHECK runs without a coroutine (two pointers: the callback needs no allocation). The slot owns the
+    // check, which cancels its run when it goes, so the callback never outlives the engine.
+    Slot* raw = &slot;
+    if (slot.check->start(executor_, [this, raw](const CheckResult& result) {
+            --running_;
+            on_result(raw->vs, raw->rs, raw->ck, raw->epoch, result);
+            finished();
+        }))
+        return;
     asio::co_spawn(
         executor_, run_guarded(slot.check),
         [this, alive = alive_, v, r, c, epoch = vs.epoch](std::exception_ptr error, CheckResult result) {

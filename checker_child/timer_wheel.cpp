@@ -5,7 +5,7 @@ namespace vigil::check {
 asio::execution_context::id TimerWheel::id;
 
 TimerWheel::Entry::~Entry() {
-    if (wheel_) wheel_->cancel(*this);
+    cancel();
 }
 
 TimerWheel::TimerWheel(asio::execution_context& context)

@@ -38,6 +38,10 @@ class TimerWheel : public asio::execution_context::service {
         // What runs when the deadline passes (on the loop, never from inside arm()).
         void set(std::function<void()> fire) { fire_ = std::move(fire); }
         bool armed() const { return wheel_ != nullptr; }
+        // Disarms it when armed.
+        void cancel() {
+            if (wheel_) wheel_->cancel(*this);
+        }
 
       private:
         friend class TimerWheel;

@@ -87,7 +87,7 @@ TEST_CASE("TCP_CHECK reuses one pooled socket, and each check reports only its o
     tcp::acceptor acceptor(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
     TcpCheck up(loopback(acceptor.local_endpoint().port()), 2s);
     TcpCheck refused(loopback(free_port_then_closed()), 2s);
-    auto& pool = TcpSocketPool::of(io.get_executor());
+    auto& pool = TcpProber::of(io.get_executor());
     CHECK(pool.idle() == 0);
     for (int round = 0; round < 3; ++round) {
         for (int twice = 0; twice < 2; ++twice) {
@@ -121,7 +121,7 @@ TEST_CASE("TCP_CHECK with bind options uses its own socket, not the pool") {
     target.bindto = "127.0.0.1";
     TcpCheck check(target, 2s);
     REQUIRE(run_check(io, check).ok);
-    CHECK(TcpSocketPool::of(io.get_executor()).idle() == 0);
+    CHECK(TcpProber::of(io.get_executor()).idle() == 0);
 }
 
 TEST_CASE("TCP_CHECK binds to bindto and bind_port") {

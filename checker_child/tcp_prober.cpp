@@ -1,0 +1,261 @@
+#include "checker_child/tcp_prober.hpp"
+
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <system_error>
+
+#include "checker_child/net_util.hpp"
+
+namespace vigil::check {
+
+struct TcpProber::Sock {
+    int fd = -1;
+    bool v6 = false;
+    TcpProber::Probe* probe = nullptr;  // the check it serves now, or none while idle
+    Sock* prev = nullptr;               // in TcpProber's list of sockets in use
+    Sock* next = nullptr;
+};
+
+asio::execution_context::id TcpProber::id;
+
+namespace {
+
+std::string error_text(int err) {
+    return describe_error(std::error_code(err, std::system_category()));
+}
+
+}  // namespace
+
+TcpProber::Probe::~Probe() {
+    if (prober_ && sock_) prober_->cancel(*this);
+}
+
+TcpProber::TcpProber(asio::execution_context& context) : asio::execution_context::service(context) {
+    rlimit limit{};
+    const rlim_t soft = ::getrlimit(RLIMIT_NOFILE, &limit) == 0 ? limit.rlim_cur : 1024;
+    max_idle_ = static_cast<std::size_t>(std::min<rlim_t>(soft / 4, kMaxIdleCap));
+}
+
+TcpProber::~TcpProber() {
+    shutdown();
+}
+
+TcpProber& TcpProber::of(const asio::any_io_executor& executor) {
+    return asio::use_service<TcpProber>(asio::query(executor, asio::execution::context));
+}
+
+TcpProber::Sock* TcpProber::take(bool v6, int& error) {
+    auto& idle = v6 ? idle_v6_ : idle_v4_;
+    if (!idle.empty()) {
+        Sock* s = idle.back();
+        idle.pop_back();
+        return s;
+    }
+    const int fd = ::socket(v6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        error = errno;
+        return nullptr;
+    }
+    auto* s = new Sock{fd, v6, nullptr};
+    epoll_event ev{};
+    ev.events = EPOLLOUT | EPOLLET;  // EPOLLERR and EPOLLHUP always
+    ev.data.ptr = s;
+    if (::epoll_ctl(epoll_->native_handle(), EPOLL_CTL_ADD, fd, &ev) != 0) {
+        error = errno;
+        ::close(fd);
+        delete s;
+        return nullptr;
+    }
+    ++open_;
+    return s;
+}
+
+void TcpProber::start(Probe& probe, const asio::ip::tcp::endpoint& remote, Duration timeout,
+                      const asio::any_io_executor& executor, Done done) {
+    if (!epoll_) {
+        const int fd = ::epoll_create1(EPOLL_CLOEXEC);
+        if (fd < 0) {
+            const auto reason = error_text(errno);
+            asio::post(executor, [done = std::move(done), reason] { done(CheckResult{false, reason, {}}); });
+            return;
+        }
+        epoll_.emplace(executor, fd);
+    }
+    int error = 0;
+    Sock* sock = take(remote.address().is_v6(), error);
+    if (!sock) {
+        const auto reason = error_text(error);
+        asio::post(executor, [done = std::move(done), reason] { done(CheckResult{false, reason, {}}); });
+        return;
+    }
+    probe.prober_ = this;
+    probe.sock_ = sock;
+    link_busy(sock);
+    probe.done_ = std::move(done);
+    probe.limit_ = timeout;
+    sock->probe = &probe;
+    const int rc = ::connect(sock->fd, remote.data(), static_cast<socklen_t>(remote.size()));
+    if (rc != 0 && errno != EINPROGRESS) {
+        // Refused at once (or no route): reported from the loop, as every other outcome.
+        const int err = errno;
+        probe.timeout_.set([this, sock, err] {
+            if (sock->probe) finish(*sock, CheckResult{false, error_text(err), {}}, false);
+        });
+        TimerWheel::of(executor).arm(probe.timeout_, TimerWheel::Clock::now(), executor);
+        return;
+    }
+    // rc == 0 (an immediate connect) is reported by the socket's EPOLLOUT edge like any other.
+    probe.timeout_.set([this, sock] {
+        if (sock->probe)
+            finish(*sock, CheckResult{false, "timeout after " + format_duration(sock->probe->limit_), {}},
+                   true);  // still connecting: the disconnect leaves an error to clear
+    });
+    TimerWheel::of(executor).arm(probe.timeout_, TimerWheel::Clock::now() + timeout, executor);
+    watch();
+}
+
+void TcpProber::watch() {
+    if (watching_ || !epoll_) return;
+    watching_ = true;
+    epoll_->async_wait(asio::posix::stream_descriptor::wait_read, [this](const std::error_code& ec) {
+        if (ec) return;  // the prober is shutting down
+        watching_ = false;
+        on_events();
+    });
+}
+
+void TcpProber::on_events() {
+    epoll_event events[256];
+    int n;
+    in_events_ = true;
+    do {
+        n = ::epoll_wait(epoll_->native_handle(), events, 256, 0);
+        for (int i = 0; i < n; ++i) {
+            auto* sock = static_cast<Sock*>(events[i].data.ptr);
+            if (!sock->probe) continue;  // an idle socket's disconnect
+            const auto ev = events[i].events;
+            if (ev & (EPOLLERR | EPOLLHUP)) {
+                int err = 0;
+                socklen_t len = sizeof err;
+                ::getsockopt(sock->fd, SOL_SOCKET, SO_ERROR, &err, &len);
+                finish(*sock, CheckResult{false, err ? error_text(err) : "connection closed", {}}, false);
+            } else if (ev & EPOLLOUT) {
+                finish(*sock, CheckResult{true, "connected", {}}, true);
+            }
+        }
+    } while (n == 256);
+    in_events_ = false;
+    for (Sock* s : dead_) delete s;
+    dead_.clear();
+    // Watch again while any check waits for its socket (idle sockets' events need no answer).
+    if (open_ > idle()) watch();
+}
+
+void TcpProber::finish(Sock& sock, CheckResult result, bool connected) {
+    Probe& probe = *sock.probe;
+    sock.probe = nullptr;
+    probe.sock_ = nullptr;
+    probe.timeout_.cancel();
+    unlink_busy(sock);
+    Done done = std::move(probe.done_);
+    recycle(&sock, connected);
+    // The callback may destroy the probe (its check ending); nothing of it is touched after.
+    done(result);
+}
+
+void TcpProber::link_busy(Sock* sock) {
+    sock->prev = nullptr;
+    sock->next = busy_;
+    if (busy_) busy_->prev = sock;
+    busy_ = sock;
+}
+
+void TcpProber::unlink_busy(Sock& sock) {
+    if (sock.prev)
+        sock.prev->next = sock.next;
+    else
+        busy_ = sock.next;
+    if (sock.next) sock.next->prev = sock.prev;
+    sock.prev = sock.next = nullptr;
+}
+
+void TcpProber::cancel(Probe& probe) {
+    if (!probe.sock_) return;
+    Sock* sock = probe.sock_;
+    sock->probe = nullptr;
+    probe.sock_ = nullptr;
+    probe.done_ = nullptr;
+    probe.timeout_.cancel();
+    unlink_busy(*sock);
+    // Whatever state the connect reached, the disconnect below ends it.
+    recycle(sock, true);
+}
+
+void TcpProber::recycle(Sock* sock, bool connected) {
+    auto& idle = sock->v6 ? idle_v6_ : idle_v4_;
+    int error = 0;
+    socklen_t len = sizeof error;
+    bool keep = !shut_down_ && idle_v4_.size() + idle_v6_.size() < max_idle_;
+    if (keep) {
+        // Even a socket whose connect failed needs the disconnect: until then the socket layer still
+        // thinks it is connecting, and the next connect() fails with ECONNABORTED. A disconnect from
+        // ESTABLISHED or SYN_SENT leaves ECONNRESET pending, which the next result must not read; a failed
+        // connect's error was read already.
+        sockaddr unspec{};
+        unspec.sa_family = AF_UNSPEC;
+        keep = ::connect(sock->fd, &unspec, sizeof unspec) == 0 &&
+               (!connected || ::getsockopt(sock->fd, SOL_SOCKET, SO_ERROR, &error, &len) == 0);
+    }
+    if (keep) {
+        idle.push_back(sock);
+        return;
+    }
+    if (connected) {
+        // Abortive close (RST), as HAProxy's checks do: no FIN exchange, no TIME_WAIT left here.
+        linger l{1, 0};
+        ::setsockopt(sock->fd, SOL_SOCKET, SO_LINGER, &l, sizeof l);
+    }
+    ::close(sock->fd);  // leaves our epoll set with it
+    sock->fd = -1;
+    --open_;
+    if (in_events_)
+        dead_.push_back(sock);  // a later event of this batch may still point at it
+    else
+        delete sock;
+}
+
+void TcpProber::shutdown() {
+    if (shut_down_) return;
+    shut_down_ = true;
+    // Checks still running lose their socket; their probes outlive the prober, so they forget it.
+    while (busy_) {
+        Sock* s = busy_;
+        unlink_busy(*s);
+        s->probe->sock_ = nullptr;
+        s->probe->prober_ = nullptr;
+        s->probe->done_ = nullptr;
+        s->probe->timeout_.cancel();
+        ::close(s->fd);
+        delete s;
+    }
+    for (auto* list : {&idle_v4_, &idle_v6_}) {
+        for (Sock* s : *list) {
+            ::close(s->fd);
+            delete s;
+        }
+        list->clear();
+    }
+    for (Sock* s : dead_) delete s;
+    dead_.clear();
+    epoll_.reset();
+    watching_ = false;
+}
+
+}  // namespace vigil::check
