@@ -113,17 +113,22 @@ void Core::promote_groups(TimePoint now, Actions& out) {
 
 Actions Core::run(Instance& instance, Actions actions, TimePoint now) {
     Actions out = std::move(actions);
-    // follow_group reads the instance's own transitions while it appends the members' actions to `out`: it
-    // gets a copy of those transitions only (an idle master's poll has none), not of every action.
+    run_groups(instance, 0, now, out);
+    return out;
+}
+
+void Core::run_groups(Instance& instance, std::size_t first, TimePoint now, Actions& out) {
+    if (groups_.empty()) return;
+    // follow_group reads the instance's own transitions (those from `first` on) while it appends the
+    // members' actions to `out`: it gets a copy of those transitions only (an idle master's poll has none).
     if (group_of(instance.config().name)) {
         Actions own;
-        for (const auto& a : out)
-            if (std::holds_alternative<Transition>(a)) own.push_back(a);
+        for (std::size_t i = first; i < out.size(); ++i)
+            if (std::holds_alternative<Transition>(out[i])) own.push_back(out[i]);
         if (!own.empty()) follow_group(instance, own, now, out);
     }
     apply_group_holds(now, out);
     promote_groups(now, out);
-    return out;
 }
 
 Actions Core::for_all(const std::function<Actions(Instance&)>& fn, TimePoint now) {
@@ -181,7 +186,17 @@ Actions Core::receive(const std::string& interface, const IpFacts& facts, std::s
 }
 
 Actions Core::poll(TimePoint now) {
-    return for_all([now](Instance& i) { return i.poll(now); }, now);
+    Actions out;
+    poll(now, out);
+    return out;
+}
+
+void Core::poll(TimePoint now, Actions& out) {
+    for (auto& [_, inst] : instances_) {
+        const std::size_t first = out.size();
+        inst->poll(now, out);
+        run_groups(*inst, first, now, out);
+    }
 }
 
 Actions Core::expire(const std::string& instance, TimerId timer, TimePoint now) {

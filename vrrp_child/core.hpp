@@ -46,6 +46,8 @@ class Core {
                     TimePoint now, ReceiveResult* result = nullptr);
     // Fires every timer due at `now` in every instance.
     Actions poll(TimePoint now);
+    // The same, appending to `out`, which the caller may keep from one call to the next.
+    void poll(TimePoint now, Actions& out);
     // One timer of one instance expired.
     Actions expire(const std::string& instance, TimerId timer, TimePoint now);
     // Link state of an interface, for every instance that uses or tracks it.
@@ -70,6 +72,9 @@ class Core {
 
   private:
     Actions run(Instance& instance, Actions actions, TimePoint now);
+    // What sync groups do after `instance` produced out[first..]: members follow its transitions, holds
+    // and promotions are applied.
+    void run_groups(Instance& instance, std::size_t first, TimePoint now, Actions& out);
     void follow_group(const Instance& origin, const Actions& actions, TimePoint now, Actions& out);
     void apply_group_holds(TimePoint now, Actions& out);
     void promote_groups(TimePoint now, Actions& out);

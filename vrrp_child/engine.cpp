@@ -342,7 +342,7 @@ void Engine::on_datagram(const std::string& ifname, bool ipv6, const ReceivedDat
     auto actions = core_->receive(ifname, facts, d.payload, clock_.now(), &result);
     if (result.reason != Reason::kNone)
         log_drop(ifname, std::string(to_string(result.reason)) + " (from " + facts.source.to_string() + ")");
-    execute(std::move(actions));
+    execute(actions);
 }
 
 void Engine::on_link(const LinkChange& change) {
@@ -373,7 +373,7 @@ void Engine::log_drop(const std::string& ifname, const std::string& what) {
     }
 }
 
-void Engine::execute(Actions actions) {
+void Engine::execute(const Actions& actions) {
     for (const auto& action : actions) {
         std::visit(
             [this](const auto& a) {
@@ -407,7 +407,12 @@ void Engine::schedule() {
     timer_.expires_at(*next);
     timer_.async_wait([this](const asio::error_code& ec) {
         if (ec || !core_) return;
-        execute(core_->poll(clock_.now()));
+        // An idle MASTER comes here once per advert: the list keeps its capacity from one advert to the next.
+        Actions actions = std::move(spare_);
+        actions.clear();
+        core_->poll(clock_.now(), actions);
+        execute(actions);
+        spare_ = std::move(actions);
     });
 }
 

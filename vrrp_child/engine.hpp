@@ -77,7 +77,7 @@ class Engine final : public common::child::Handler {
     void on_script(const std::string& name, bool ok);
 
     // Performs the Core's actions in order, then re-arms the one timer at the Core's next deadline.
-    void execute(Actions actions);
+    void execute(const Actions& actions);
     void perform(const SendAdvert& a);
     void perform_addresses(const std::string& instance, const std::vector<VirtualAddress>& addresses,
                            bool add);
@@ -110,6 +110,7 @@ class Engine final : public common::child::Handler {
     std::map<std::string, std::uint64_t> drops_;
     std::map<std::string, std::chrono::steady_clock::time_point> last_drop_log_;
     bool stopping_ = false;
+    Actions spare_;  // the timer's action list, kept between polls
 };
 
 }  // namespace vigil::vrrp

@@ -292,8 +292,13 @@ void Instance::receive_as_master(const Advert& advert, const IpFacts& facts, Tim
 
 Actions Instance::expire(TimerId timer, TimePoint now) {
     Actions out;
+    expire(timer, now, out);
+    return out;
+}
+
+void Instance::expire(TimerId timer, TimePoint now, Actions& out) {
     auto& deadline = timers_[static_cast<std::size_t>(timer)];
-    if (!deadline || *deadline > now) return out;
+    if (!deadline || *deadline > now) return;
     deadline.reset();
     switch (timer) {
         case TimerId::kAdverTimer:
@@ -321,18 +326,21 @@ Actions Instance::expire(TimerId timer, TimePoint now) {
             arm(TimerId::kGarpRefresh, now + config_.garp.master_refresh, out);
             break;
     }
-    return out;
 }
 
 Actions Instance::poll(TimePoint now) {
     Actions out;
+    poll(now, out);
+    return out;
+}
+
+void Instance::poll(TimePoint now, Actions& out) {
     while (true) {
         std::optional<std::size_t> due;
         for (std::size_t i = 0; i < kTimerCount; ++i)
             if (timers_[i] && *timers_[i] <= now && (!due || *timers_[i] < *timers_[*due])) due = i;
-        if (!due) return out;
-        auto more = expire(static_cast<TimerId>(*due), now);
-        out.insert(out.end(), more.begin(), more.end());
+        if (!due) return;
+        expire(static_cast<TimerId>(*due), now, out);
     }
 }
 

@@ -53,6 +53,8 @@ class Instance {
     Actions expire(TimerId timer, TimePoint now);
     // Fires every timer due at `now`, earliest first.
     Actions poll(TimePoint now);
+    // The same, appending to `out` (an idle MASTER's advert every advert_int allocates no list).
+    void poll(TimePoint now, Actions& out);
     // Link state of the instance's interface or a tracked interface.
     Actions set_link(const std::string& interface, bool up, TimePoint now);
     // Latest result of a tracked vrrp_script.
@@ -110,6 +112,7 @@ class Instance {
     TimePoint last_transition() const { return last_transition_; }
 
   private:
+    void expire(TimerId timer, TimePoint now, Actions& out);
     void transition(State to, const std::string& reason, TimePoint now, Actions& out);
     void arm(TimerId timer, TimePoint at, Actions& out);
     void cancel(TimerId timer, Actions& out);
