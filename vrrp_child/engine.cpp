@@ -154,6 +154,7 @@ bool Engine::open_io() {
         return false;
     }
     garp_ = std::move(garp.value());
+    garp_->set_mac_source([this](int ifindex) { return links_ ? links_->mac(ifindex) : std::nullopt; });
     return true;
 }
 

@@ -29,7 +29,8 @@ GarpSender::GarpSender(asio::io_context& io, int fd, common::netlink::Client& li
     : descriptor_(io, fd), links_(links) {}
 
 Result<MacAddress> GarpSender::mac_of(int ifindex) {
-    // Looked up on every send, not cached: a MAC can change, and a netlink get is one cheap syscall pair.
+    if (mac_source_)
+        if (auto mac = mac_source_(ifindex)) return *mac;
     auto link = links_.link(ifindex);
     if (!link) return link.error();
     if (!link.value().mac) {

@@ -2,6 +2,7 @@
 // Sends gratuitous ARPs and unsolicited neighbour advertisements over an AF_PACKET socket.
 // The schedule (garp_master_delay, _repeat, _refresh) belongs to the state machine; this only sends.
 
+#include <functional>
 #include <optional>
 
 #include <asio/io_context.hpp>
@@ -22,6 +23,13 @@ class GarpSender {
     static common::netlink::Result<std::unique_ptr<GarpSender>> open(asio::io_context& io,
                                                                      common::netlink::Client& links);
 
+    // Where MAC addresses come from first (the link monitor's, kept current by link events), so that a
+    // takeover's first GARP waits for no netlink round trip; without one, or when it has none for an
+    // interface, `links` is asked.
+    void set_mac_source(std::function<std::optional<MacAddress>(int ifindex)> source) {
+        mac_source_ = std::move(source);
+    }
+
     // Sends one gratuitous ARP for `vip` on interface `ifindex`, from the interface's MAC address.
     common::netlink::Status send_garp(int ifindex, const asio::ip::address_v4& vip);
 
@@ -38,6 +46,7 @@ class GarpSender {
 
     asio::posix::stream_descriptor descriptor_;  // owns the fd; only written to, never waited on
     common::netlink::Client& links_;
+    std::function<std::optional<MacAddress>(int ifindex)> mac_source_;
 };
 
 }  // namespace vigil::vrrp

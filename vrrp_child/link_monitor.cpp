@@ -35,7 +35,8 @@ Result<std::unique_ptr<LinkMonitor>> LinkMonitor::open(asio::io_context& io, Cli
     EventHandlers handlers;
     handlers.on_link = [self](const LinkEvent& e) {
         self->update(e.link.ifindex, e.link.name,
-                     e.removed ? LinkState::kRemoved : (e.link.usable() ? LinkState::kUp : LinkState::kDown));
+                     e.removed ? LinkState::kRemoved : (e.link.usable() ? LinkState::kUp : LinkState::kDown),
+                     e.link.mac);
     };
     handlers.on_overrun = [self] {
         if (Status s = self->resync(); !s)
@@ -59,29 +60,31 @@ Status LinkMonitor::resync() {
     std::set<int> seen;
     for (const auto& link : links.value()) {
         seen.insert(link.ifindex);
-        update(link.ifindex, link.name, link.usable() ? LinkState::kUp : LinkState::kDown);
+        update(link.ifindex, link.name, link.usable() ? LinkState::kUp : LinkState::kDown, link.mac);
     }
     std::vector<std::pair<int, std::string>> gone;
     for (const auto& [index, known] : links_) {
         if (!seen.contains(index)) gone.emplace_back(index, known.name);
     }
-    for (const auto& [index, name] : gone) update(index, name, LinkState::kRemoved);
+    for (const auto& [index, name] : gone) update(index, name, LinkState::kRemoved, std::nullopt);
     return common::netlink::success();
 }
 
-void LinkMonitor::update(int ifindex, const std::string& name, LinkState state) {
+void LinkMonitor::update(int ifindex, const std::string& name, LinkState state,
+                         const std::optional<common::netlink::MacAddress>& mac) {
     auto it = links_.find(ifindex);
     const bool first_seen = it == links_.end() && state != LinkState::kRemoved;
     if (state == LinkState::kRemoved) {
         if (it == links_.end()) return;
         links_.erase(it);
     } else if (it == links_.end()) {
-        links_.emplace(ifindex, Known{name, state});
+        links_.emplace(ifindex, Known{name, state, mac});
     } else if (it->second.state == state) {
-        it->second.name = name;  // a rename is not a change of state
+        it->second.name = name;  // a rename or a new MAC is not a change of state
+        if (mac) it->second.mac = mac;
         return;
     } else {
-        it->second = Known{name, state};
+        it->second = Known{name, state, mac ? mac : it->second.mac};
     }
     spdlog::debug("[{}] link {}{}", name, to_string(state), first_seen ? " (first seen)" : "");
     if (on_change_) on_change_(LinkChange{ifindex, name, state, first_seen});
@@ -97,6 +100,12 @@ std::optional<LinkState> LinkMonitor::state(std::string_view name) const {
     auto index = ifindex(name);
     if (!index) return std::nullopt;
     return state(*index);
+}
+
+std::optional<common::netlink::MacAddress> LinkMonitor::mac(int ifindex) const {
+    auto it = links_.find(ifindex);
+    if (it == links_.end()) return std::nullopt;
+    return it->second.mac;
 }
 
 std::optional<int> LinkMonitor::ifindex(std::string_view name) const {

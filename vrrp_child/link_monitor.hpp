@@ -51,16 +51,21 @@ class LinkMonitor {
     std::optional<LinkState> state(std::string_view name) const;
     // The index of the interface called `name`, or nullopt.
     std::optional<int> ifindex(std::string_view name) const;
+    // The Ethernet address of `ifindex` as the kernel last reported it (kept current by link events), or
+    // nullopt.
+    std::optional<common::netlink::MacAddress> mac(int ifindex) const;
 
   private:
     struct Known {
         std::string name;
         LinkState state = LinkState::kDown;
+        std::optional<common::netlink::MacAddress> mac;
     };
 
     LinkMonitor(common::netlink::Client& netlink, Handler on_change);
     common::netlink::Status resync();
-    void update(int ifindex, const std::string& name, LinkState state);
+    void update(int ifindex, const std::string& name, LinkState state,
+                const std::optional<common::netlink::MacAddress>& mac);
 
     common::netlink::Client& netlink_;
     Handler on_change_;
