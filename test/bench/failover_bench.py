@@ -10,8 +10,11 @@ Measures, for each daemon kind, on two routers and a client in network namespace
     at VRRPv3 advert_int 0.01 and VRRPv2 advert_int 1. The master "crashes" as a dead host does: all its
     processes frozen and killed, its link down (vrrp_lab.crash).
   - CPU time per advert sent by an idle master at advert_int 0.01: utime+stime from /proc/PID/stat (10 ms ticks)
-    and the scheduler's nanosecond run time from /proc/PID/schedstat, over the adverts tshark counted.
-  - memory of each of the daemon's processes: VmRSS (/proc/PID/status) and private memory
+    and the scheduler's nanosecond run time from /proc/PID/schedstat, over the adverts tshark counted. Every
+    kind's master runs at the same time in a lab of its own, measured over the same windows (--idle-rounds,
+    the median kept): this shared host's speed drifts too much between one minute and the next to compare
+    windows taken one after the other.
+  - memory of each of the daemon's processes: VmRSS (/proc/PID/status), Pss and private memory
     (Private_Clean + Private_Dirty, /proc/PID/smaps_rollup).
 Prints a table per kind and writes it into docs/benchmarks.md, section "VRRP failover", one subsection per kind
 (a kind not measured in this run keeps its previous subsection). This is a benchmark, not a test.
@@ -76,13 +79,17 @@ def cpu_seconds(pid):
 
 
 def memory_kib(pid):
-    """(VmRSS, Private_Clean + Private_Dirty) in KiB."""
+    """(VmRSS, Pss, Private_Clean + Private_Dirty) in KiB. Pss counts each page shared with n processes as 1/n:
+    summed over a daemon's processes it is what the daemon costs, whether its children share pages with the
+    parent by fork (keepalived) or by mapping the same libraries after exec (vigil), where summed RSS counts a
+    shared page once per process that maps it."""
     with open(f"/proc/{pid}/status") as f:
         rss = int(re.search(r"^VmRSS:\s+(\d+)", f.read(), re.M).group(1))
     with open(f"/proc/{pid}/smaps_rollup") as f:
         text = f.read()
+    pss = int(re.search(r"^Pss:\s+(\d+)", text, re.M).group(1))
     private = sum(int(m) for m in re.findall(r"^Private_(?:Clean|Dirty):\s+(\d+)", text, re.M))
-    return rss, private
+    return rss, pss, private
 
 
 def percentile(values, p):
@@ -129,27 +136,55 @@ def failover_runs(kind, version, advert_int, runs):
     return overheads
 
 
-def idle_master(kind, seconds):
-    """CPU per advert of an idle master at advert_int 0.01, and the memory of each daemon process."""
-    with VrrpLab(routers=2) as vl:
-        vl.daemon("r1", kind, config(instance(priority=200, version=3, advert_int=0.01)))
-        vl.wait_holder(VIP, "r1", 10)
-        time.sleep(1.0)
-        pids = daemon_pids(vl, "r1")
-        cap = vl.capture("bench-idle", bpf="ip proto 112")
-        t0, cpu0 = time.time(), {pid: cpu_seconds(pid) for pid in pids}
-        time.sleep(seconds)
-        t1, cpu1 = time.time(), {pid: cpu_seconds(pid) for pid in pids}
-        memory = {pid: memory_kib(pid) for pid in pids}
-        cap.stop()
-        sent = len([t for t in cap.times("vrrp && ip.src == 192.0.2.1") if t0 <= t <= t1])
-    rows = []
-    for pid, comm in sorted(pids.items(), key=lambda kv: kv[1]):
-        ticks = cpu1[pid][0] - cpu0[pid][0]
-        run = cpu1[pid][1] - cpu0[pid][1]
-        rows.append({"process": comm, "adverts": sent, "stat_us": 1e6 * ticks / max(sent, 1),
-                     "sched_us": 1e6 * run / max(sent, 1), "rss": memory[pid][0], "private": memory[pid][1]})
-    return rows
+def idle_masters(kinds, seconds, rounds):
+    """CPU per advert of an idle master at advert_int 0.01, and the memory of each daemon process, for every
+    kind at once: one lab per kind, all measured over the same window, `rounds` times. CPU on this shared
+    host drifts by 20% and more from one minute to the next, which a side-by-side window cancels out.
+    Returns {kind: rows}, each process's CPU the median over the rounds and its memory from the last."""
+    samples = {kind: [] for kind in kinds}
+    for r in range(rounds):
+        labs = []
+        try:
+            for kind in kinds:
+                vl = VrrpLab(routers=2)
+                labs.append((kind, vl))
+                vl.daemon("r1", kind, config(instance(priority=200, version=3, advert_int=0.01)))
+            for _, vl in labs:
+                vl.wait_holder(VIP, "r1", 10)
+            time.sleep(1.0)
+            pids = {kind: daemon_pids(vl, "r1") for kind, vl in labs}
+            caps = {kind: vl.capture(f"bench-idle-{r}", bpf="ip proto 112") for kind, vl in labs}
+            time.sleep(0.5)
+            t0, cpu0 = time.time(), {k: {pid: cpu_seconds(pid) for pid in p} for k, p in pids.items()}
+            time.sleep(seconds)
+            t1, cpu1 = time.time(), {k: {pid: cpu_seconds(pid) for pid in p} for k, p in pids.items()}
+            memory = {k: {pid: memory_kib(pid) for pid in p} for k, p in pids.items()}
+            for kind, cap in caps.items():
+                cap.stop()
+                sent = len([t for t in cap.times("vrrp && ip.src == 192.0.2.1") if t0 <= t <= t1])
+                rows = []
+                for pid, comm in sorted(pids[kind].items(), key=lambda kv: kv[1]):
+                    ticks = cpu1[kind][pid][0] - cpu0[kind][pid][0]
+                    run = cpu1[kind][pid][1] - cpu0[kind][pid][1]
+                    rows.append({"process": comm, "adverts": sent, "stat_us": 1e6 * ticks / max(sent, 1),
+                                 "sched_us": 1e6 * run / max(sent, 1), "rss": memory[kind][pid][0],
+                                 "pss": memory[kind][pid][1], "private": memory[kind][pid][2]})
+                samples[kind].append(rows)
+                log(f"  idle round {r + 1}: {kind} {sum(x['sched_us'] for x in rows):.1f} us per advert")
+        finally:
+            for _, vl in labs:
+                vl.close()
+    out = {}
+    for kind, runs in samples.items():
+        if not runs:
+            continue
+        rows = [dict(row) for row in runs[-1]]
+        for i, row in enumerate(rows):
+            for key in ("stat_us", "sched_us"):
+                row[key] = statistics.median(run[i][key] for run in runs if i < len(run))
+            row["adverts"] = sum(run[i]["adverts"] for run in runs if i < len(run))
+        out[kind] = rows
+    return out
 
 
 def version_of(kind):
@@ -160,7 +195,7 @@ def version_of(kind):
     return (r.stdout or r.stderr).strip().splitlines()[0] if r.returncode == 0 else "vigild"
 
 
-def report(kind, failover, idle, runs, seconds):
+def report(kind, failover, idle, runs, seconds, rounds):
     lines = [f"### {kind}", "",
              f"{version_of(kind)}; measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on "
              f"{platform.node()} ({os.cpu_count()} CPUs, Linux {platform.release()}, load average "
@@ -176,17 +211,19 @@ def report(kind, failover, idle, runs, seconds):
                          f"{statistics.median(ms):+.2f} ms | {percentile(ms, 99):+.2f} ms | {max(ms):+.2f} ms |")
         else:
             lines.append(f"| v{version} advert_int {adv} | 0 of {runs} | {1000 * mdi:.1f} ms | - | - | - | - |")
-    lines += ["", f"Idle master, VRRPv3 advert_int 0.01, over {seconds:g} s; CPU per advert sent (stat: utime+stime, "
-              "10 ms ticks; sched: /proc/PID/schedstat run time) and memory per process:", "",
-              "| process | adverts | CPU/advert (stat) | CPU/advert (sched) | VmRSS | private |",
-              "|---|---|---|---|---|---|"]
+    lines += ["", f"Idle master, VRRPv3 advert_int 0.01, measured side by side with the other daemon over the same "
+              f"{seconds:g} s windows, median of {rounds}; CPU per advert sent (stat: utime+stime, 10 ms ticks; "
+              "sched: /proc/PID/schedstat run time) and memory per process (VmRSS counts a page shared by n "
+              "processes n times, Pss once):", "",
+              "| process | adverts | CPU/advert (stat) | CPU/advert (sched) | VmRSS | Pss | private |",
+              "|---|---|---|---|---|---|---|"]
     for r in idle:
         lines.append(f"| {r['process']} | {r['adverts']} | {r['stat_us']:.1f} us | {r['sched_us']:.1f} us | "
-                     f"{r['rss']} KiB | {r['private']} KiB |")
+                     f"{r['rss']} KiB | {r['pss']} KiB | {r['private']} KiB |")
     if idle:
         lines.append(f"| all | {idle[0]['adverts']} | {sum(r['stat_us'] for r in idle):.1f} us | "
                      f"{sum(r['sched_us'] for r in idle):.1f} us | {sum(r['rss'] for r in idle)} KiB | "
-                     f"{sum(r['private'] for r in idle)} KiB |")
+                     f"{sum(r['pss'] for r in idle)} KiB | {sum(r['private'] for r in idle)} KiB |")
     return "\n".join(lines) + "\n"
 
 
@@ -218,26 +255,33 @@ def main():
     ap.add_argument("--kinds", default="keepalived,vigil", help="comma-separated: keepalived, vigil")
     ap.add_argument("--runs", type=int, default=20, help="failovers per setting (default 20)")
     ap.add_argument("--idle-seconds", type=float, default=20, help="idle master CPU window (default 20 s)")
+    ap.add_argument("--idle-rounds", type=int, default=3, help="idle windows, the median taken (default 3)")
     ap.add_argument("--no-write", action="store_true", help="print only; leave docs/benchmarks.md alone")
     args = ap.parse_args()
     if os.geteuid() != 0:
         sys.exit("failover_bench.py needs root (network namespaces)")
-    subsections = {}
+    kinds = []
     for kind in [k.strip() for k in args.kinds.split(",") if k.strip()]:
         if kind == "vigil" and not os.access(binary("vigild"), os.X_OK):
             log(f"vigil: {binary('vigild')} not built; skipped")
             continue
+        kinds.append(kind)
+    failovers = {}
+    for kind in kinds:
         try:
             failover = {}
             for version, adv in SETTINGS:
                 log(f"{kind}: {args.runs} failovers at v{version} advert_int {adv}")
                 failover[(version, adv)] = failover_runs(kind, version, adv, args.runs)
-            log(f"{kind}: idle master for {args.idle_seconds:g} s")
-            idle = idle_master(kind, args.idle_seconds)
+            failovers[kind] = failover
         except AssertionError as e:
             log(f"{kind}: failed: {e}")
-            continue
-        subsections[kind] = report(kind, failover, idle, args.runs, args.idle_seconds)
+    log(f"idle masters ({', '.join(kinds)} side by side), {args.idle_rounds} x {args.idle_seconds:g} s")
+    idle = idle_masters(list(failovers), args.idle_seconds, args.idle_rounds)
+    subsections = {}
+    for kind, failover in failovers.items():
+        subsections[kind] = report(kind, failover, idle.get(kind, []), args.runs, args.idle_seconds,
+                                   args.idle_rounds)
         print(subsections[kind])
     if subsections and not args.no_write:
         write_doc(subsections)
