@@ -51,6 +51,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "integration"))
 
+from procstat import cpu_seconds, memory_kib  # noqa: E402
 from lab import Lab, binary, wait_until  # noqa: E402
 
 DOC = os.path.join(HERE, "..", "..", "docs", "benchmarks.md")
@@ -92,24 +93,6 @@ def checker_config(n, server_addr=SERVER_ADDR, first_port=FIRST_PORT, per_vs=PER
     return "".join(out)
 
 
-def cpu_seconds(pid):
-    """(utime+stime from /proc/PID/stat, run time from /proc/PID/schedstat), both in seconds."""
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    ticks = int(fields[11]) + int(fields[12])  # utime, stime: fields 14 and 15 of stat(5)
-    with open(f"/proc/{pid}/schedstat") as f:
-        run_ns = int(f.read().split()[0])
-    return ticks / os.sysconf("SC_CLK_TCK"), run_ns / 1e9
-
-
-def memory_kib(pid):
-    """(VmRSS, Private_Clean + Private_Dirty) in KiB."""
-    with open(f"/proc/{pid}/status") as f:
-        rss = int(re.search(r"^VmRSS:\s+(\d+)", f.read(), re.M).group(1))
-    with open(f"/proc/{pid}/smaps_rollup") as f:
-        text = f.read()
-    private = sum(int(m) for m in re.findall(r"^Private_(?:Clean|Dirty):\s+(\d+)", text, re.M))
-    return rss, private
 
 
 def tcp_active_opens(pid):
@@ -312,7 +295,7 @@ def table(results):
     for r in results:
         acc = f"{r['accepted_per_s']:,.0f}" if r["accepted_per_s"] is not None else "-"
         lis = fmt_pct(r["listener"]["sched"]) if "listener" in r else "-"
-        rss, private = r["mem"]["vigil-checker"]
+        rss, _, private = r["mem"]["vigil-checker"]
         side = "other CPU" if r["steer"] else "same context"
         lines.append(f"| {r['n']:,} | {r['variant']} | {side} | {r['checks_per_s']:,.0f} | {acc} | "
                      f"{fmt_pct(r['vigil-checker']['stat'])} / {fmt_pct(r['vigil-checker']['sched'])} | "
@@ -392,7 +375,7 @@ def main():
                 r = run_one(n, variant, steer, args.seconds, args.warmup, listener, work)
                 log(f"  {r['checks_per_s']:,.0f} checks/s, vigil-checker {fmt_pct(r['vigil-checker']['sched'])} "
                     f"of a core, {r['us_per_check']:.1f} us per check, private "
-                    f"{r['mem']['vigil-checker'][1]} KiB")
+                    f"{r['mem']['vigil-checker'][2]} KiB")
                 results.append(r)
     print(table(results))
     if results and not args.no_write:

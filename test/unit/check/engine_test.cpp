@@ -44,6 +44,18 @@ struct Recorder {
     }
 };
 
+// A config of one virtual server (10.0.0.1:80) with one real server (10.0.0.2:80), returned to add checkers
+// to.
+vigil::config::RealServer* one_real_server(vigil::config::Config& c) {
+    auto* vs = c.add_virtual_server();
+    vs->set_address("10.0.0.1");
+    vs->set_port(80);
+    auto* rs = vs->add_real_server();
+    rs->set_address("10.0.0.2");
+    rs->set_port(80);
+    return rs;
+}
+
 }  // namespace
 
 TEST_CASE("engine: a failing real server leaves the destinations and quorum is lost, then both come back") {
@@ -186,12 +198,7 @@ TEST_CASE("from_proto resolves inherited settings, check_script and ha_suspend")
 
 TEST_CASE("from_proto: warmup 0 disables spreading, an unset warmup spreads over delay_loop") {
     vigil::config::Config c;
-    auto* vs = c.add_virtual_server();
-    vs->set_address("10.0.0.1");
-    vs->set_port(80);
-    auto* rs = vs->add_real_server();
-    rs->set_address("10.0.0.2");
-    rs->set_port(80);
+    auto* rs = one_real_server(c);
     rs->add_checkers()->mutable_tcp_check()->mutable_common()->set_warmup_ms(0);
     rs->add_checkers()->mutable_tcp_check()->mutable_common()->set_retry(0);
     const auto out = from_proto(c);
@@ -206,12 +213,7 @@ TEST_CASE("from_proto: warmup 0 disables spreading, an unset warmup spreads over
 
 TEST_CASE("from_proto: delay_before_retry 0 retries at once, as in keepalived") {
     vigil::config::Config c;
-    auto* vs = c.add_virtual_server();
-    vs->set_address("10.0.0.1");
-    vs->set_port(80);
-    auto* rs = vs->add_real_server();
-    rs->set_address("10.0.0.2");
-    rs->set_port(80);
+    auto* rs = one_real_server(c);
     rs->add_checkers()->mutable_tcp_check()->mutable_common()->set_delay_before_retry_ms(0);
     const auto out = from_proto(c);
     REQUIRE(out.virtual_servers.size() == 1);

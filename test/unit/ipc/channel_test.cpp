@@ -67,6 +67,17 @@ std::string serialized(const Envelope& e) {
     return e.SerializeAsString();
 }
 
+// `count` Health messages of 1 kB each, weights 0, 1, 2...: 2,000 of them do not fit an AF_UNIX socket
+// buffer.
+void send_health_burst(Channel& channel, int count) {
+    for (int i = 0; i < count; ++i) {
+        Envelope e;
+        e.mutable_health()->set_reason(std::string(1000, 'r'));
+        e.mutable_health()->set_weight(static_cast<std::uint32_t>(i));
+        channel.send(e);
+    }
+}
+
 }  // namespace
 
 TEST_CASE("channel: messages arrive in order, stamped with version and increasing sequence numbers") {
@@ -125,12 +136,7 @@ TEST_CASE("channel: many messages queue when the socket buffer is full and all a
     Channel child(io, std::move(c), Side::kChild, child_rec.callbacks());
     child.start();
     const int kCount = 2000;
-    for (int i = 0; i < kCount; ++i) {
-        Envelope e;
-        e.mutable_health()->set_reason(std::string(1000, 'r'));
-        e.mutable_health()->set_weight(static_cast<std::uint32_t>(i));
-        parent.send(e);
-    }
+    send_health_burst(parent, kCount);
     CHECK(parent.queued() > 0);  // 2 MB do not fit an AF_UNIX socket buffer
     REQUIRE(run_until(io, [&] { return child_rec.messages.size() == kCount || child_rec.error; }));
     REQUIRE_FALSE(child_rec.error);
@@ -146,12 +152,7 @@ TEST_CASE("channel: an urgent message overtakes the queue, and sequence numbers 
     Channel child(io, std::move(c), Side::kChild, child_rec.callbacks());
     child.start();
     const int kCount = 2000;
-    for (int i = 0; i < kCount; ++i) {
-        Envelope e;
-        e.mutable_health()->set_reason(std::string(1000, 'r'));
-        e.mutable_health()->set_weight(static_cast<std::uint32_t>(i));
-        parent.send(e);
-    }
+    send_health_burst(parent, kCount);
     const auto waiting = parent.queued();
     REQUIRE(waiting > 100);
     Envelope ping;
