@@ -60,6 +60,10 @@ void StateStore::on_health(const vigil::ipc::Health& health) {
             rs->set_healthy(health.up());
             rs->set_weight(health.weight());
             if (!health.reason().empty()) rs->set_reason(health.reason());
+            // The checker sends a real server's Health only after a check decided it, so it is a result too:
+            // the checker's own Status (throttled) may still say no check has run.
+            rs->set_last_result(health.up() ? vigil::status::CHECK_RESULT_SUCCESS
+                                            : vigil::status::CHECK_RESULT_FAILURE);
         }
     }
     health_[std::move(key)] = health;

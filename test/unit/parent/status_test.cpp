@@ -49,6 +49,15 @@ TEST_CASE("a Health updates the real server's record and is handed to a restarte
     const auto& rs = st.checker_status().virtual_servers(0).real_servers(0);
     CHECK(rs.healthy());
     CHECK(rs.weight() == 3);
+    CHECK(rs.last_result() == status::CHECK_RESULT_SUCCESS);
+    h.set_up(false);
+    h.set_reason("connection refused");
+    st.on_health(h);
+    CHECK_FALSE(rs.healthy());
+    CHECK(rs.reason() == "connection refused");
+    CHECK(rs.last_result() == status::CHECK_RESULT_FAILURE);
+    h.set_up(true);
+    st.on_health(h);
     auto snap = st.checker_snapshot();
     REQUIRE(snap.health_size() == 1);
     CHECK(snap.health(0).up());
