@@ -40,33 +40,65 @@ TEST_CASE("TCP_CHECK fails with 'connection refused' when nothing listens") {
     CHECK(r.reason == "connection refused");
 }
 
+// A listener with backlog 0 that never accepts, its queue filled: further SYNs are dropped and a connect to
+// it hangs until its deadline.
+struct BlackHole {
+    tcp::acceptor acceptor;
+    std::vector<asio::ip::tcp::socket> fillers;
+    uint16_t port = 0;
+    explicit BlackHole(asio::io_context& io) : acceptor(io) {
+        acceptor.open(tcp::v4());
+        acceptor.bind(tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+        acceptor.listen(0);
+        port = acceptor.local_endpoint().port();
+        // Non-blocking connects that stay pending (asio's synchronous connect would wait for them).
+        for (int i = 0; i < 3; ++i) {
+            const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+            REQUIRE(fd >= 0);
+            sockaddr_in sin{};
+            sin.sin_family = AF_INET;
+            sin.sin_port = htons(port);
+            sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+            [[maybe_unused]] int rc = ::connect(fd, reinterpret_cast<sockaddr*>(&sin), sizeof sin);
+            fillers.emplace_back(io, tcp::v4(), fd);
+        }
+    }
+};
+
 TEST_CASE("TCP_CHECK times out after connect_timeout when the server's accept queue is full") {
     asio::io_context io;
-    // A listener with backlog 0 that never accepts: once one connection waits in its queue, further SYNs are
-    // dropped and a connect hangs until our deadline.
-    tcp::acceptor acceptor(io);
-    acceptor.open(tcp::v4());
-    acceptor.bind(tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
-    acceptor.listen(0);
-    const auto port = acceptor.local_endpoint().port();
-    // Non-blocking connects that stay pending (asio's synchronous connect would wait for them).
-    std::vector<asio::ip::tcp::socket> fillers;
-    for (int i = 0; i < 3; ++i) {
-        const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-        REQUIRE(fd >= 0);
-        sockaddr_in sin{};
-        sin.sin_family = AF_INET;
-        sin.sin_port = htons(port);
-        sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        [[maybe_unused]] int rc = ::connect(fd, reinterpret_cast<sockaddr*>(&sin), sizeof sin);
-        fillers.emplace_back(io, tcp::v4(), fd);
-    }
-    TcpCheck check(loopback(port), 500ms);
+    BlackHole hole(io);
+    TcpCheck check(loopback(hole.port), 500ms);
     const auto started = std::chrono::steady_clock::now();
     const auto r = run_check(io, check);
     CHECK_FALSE(r.ok);
     CHECK(r.reason == "timeout after 0.5 s");
     CHECK(std::chrono::steady_clock::now() - started >= 450ms);
+}
+
+TEST_CASE("TCP_CHECK destroyed while it connects calls nothing back, and its socket goes back to the pool") {
+    asio::io_context io;
+    BlackHole hole(io);
+    auto& pool = TcpProber::of(io.get_executor());
+    const auto idle_before = pool.idle();
+    int called = 0;
+    {
+        TcpCheck check(loopback(hole.port), 10s);
+        REQUIRE(check.start(io.get_executor(), [&](const CheckResult&) { ++called; }));
+        io.restart();
+        io.run_for(50ms);  // the SYN is out and unanswered
+        CHECK(pool.idle() == idle_before);
+    }
+    CHECK(pool.idle() == idle_before + 1);
+    io.restart();
+    io.run_for(100ms);
+    CHECK(called == 0);
+    // The socket it left serves the next check as if new.
+    tcp::acceptor acceptor(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+    TcpCheck next(loopback(acceptor.local_endpoint().port()), 2s);
+    const auto r = run_check(io, next);
+    CHECK(r.ok);
+    CHECK(r.reason == "connected");
 }
 
 TEST_CASE("TCP_CHECK drops the connection with a RST, leaving nothing for the server to read but a reset") {
