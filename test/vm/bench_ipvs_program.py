@@ -35,7 +35,7 @@ measure() {
     tool=$1; total=$2; shift 2
     base=$(count)
     t0=$(now)
-    "$@" >/dev/null 2>&1 &
+    "$@" >/tmp/out.$tool 2>&1 &
     n=0
     while [ "$n" -lt "$total" ]; do
         n=$(( $(count) - base ))
@@ -43,6 +43,8 @@ measure() {
         if [ "${t1%.*}" -gt $(( ${t0%.*} + 180 )) ]; then break; fi
     done
     echo "RESULT tool=$tool start=$t0 end=$t1 dests=$n"
+    sleep 0.3
+    grep '^bench ' /tmp/out.$tool
 }
 """
 
@@ -85,6 +87,11 @@ def paired_run(order, services, dests):
         times[m.group(1)] = float(m.group(3)) - float(m.group(2))
     if len(times) != 2:
         raise RuntimeError(f"no result\n{result.console[-3000:]}")
+    # vigil-ipvs-probe's own clock around IpvsBackend::sync: the kernel's work and vigil's, without the
+    # process's start (exec, dynamic linking) and the poll's 10 ms steps.
+    m = re.search(r"^bench .* ms=(\S+) ok=1", result.output, re.M)
+    if m:
+        times["vigil sync"] = float(m.group(1)) / 1000
     return times
 
 
@@ -135,21 +142,28 @@ def main():
     if args.syscalls:
         syscalls()
     results = {"vigil": [], "keepalived": []}
+    syncs = []
     for run in range(args.runs):
         order = ["vigil", "keepalived"] if run % 2 == 0 else ["keepalived", "vigil"]
         load = os.getloadavg()[0]
         times = paired_run(order, args.services, args.dests)
         ratio = times["keepalived"] / times["vigil"]
         print(f"run {run + 1} ({' then '.join(order)}, host load {load:.1f}): vigil {times['vigil']:.2f} s, "
-              f"keepalived {times['keepalived']:.2f} s, keepalived/vigil {ratio:.2f}", flush=True)
+              f"keepalived {times['keepalived']:.2f} s, keepalived/vigil {ratio:.2f}, "
+              f"vigil's sync alone {times.get('vigil sync', float('nan')):.2f} s", flush=True)
         for tool in results:
             results[tool].append(times[tool])
+        if "vigil sync" in times:
+            syncs.append(times["vigil sync"])
     if args.runs:
         ratios = [k / v for k, v in zip(results["keepalived"], results["vigil"])]
         for tool, t in results.items():
             print(f"{tool}: median {statistics.median(t):.2f} s (min {min(t):.2f}, max {max(t):.2f})")
         print(f"keepalived/vigil per pair: median {statistics.median(ratios):.2f} "
               f"(min {min(ratios):.2f}, max {max(ratios):.2f})")
+        if syncs:
+            print(f"vigil's sync alone (its own clock): median {statistics.median(syncs):.2f} s "
+                  f"(min {min(syncs):.2f}, max {max(syncs):.2f})")
 
 
 if __name__ == "__main__":
