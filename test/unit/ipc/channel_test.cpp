@@ -78,16 +78,30 @@ void send_health_burst(Channel& channel, int count) {
     }
 }
 
+// Two Channels over one socketpair, the parent's side and the child's, each with its Recorder; the child's
+// end reads from the start (a test starts the parent's when it wants replies).
+struct Connected {
+    asio::io_context io;
+    Recorder parent_rec, child_rec;
+    Channel parent;
+    Channel child;
+
+    Connected() : Connected(socket_pair()) {}
+
+  private:
+    explicit Connected(Pair fds)
+        : parent(io, std::move(fds.a), Side::kParent, parent_rec.callbacks()),
+          child(io, std::move(fds.b), Side::kChild, child_rec.callbacks()) {
+        child.start();
+    }
+};
+
 }  // namespace
 
 TEST_CASE("channel: messages arrive in order, stamped with version and increasing sequence numbers") {
-    asio::io_context io;
-    auto [p, c] = socket_pair();
-    Recorder parent_rec, child_rec;
-    Channel parent(io, std::move(p), Side::kParent, parent_rec.callbacks());
-    Channel child(io, std::move(c), Side::kChild, child_rec.callbacks());
+    Connected t;
+    auto& [io, parent_rec, child_rec, parent, child] = t;
     parent.start();
-    child.start();
 
     Envelope ping;
     ping.mutable_ping();
@@ -111,12 +125,8 @@ TEST_CASE("channel: messages arrive in order, stamped with version and increasin
 }
 
 TEST_CASE("channel: a large Configure goes through a memfd and arrives whole") {
-    asio::io_context io;
-    auto [p, c] = socket_pair();
-    Recorder parent_rec, child_rec;
-    Channel parent(io, std::move(p), Side::kParent, parent_rec.callbacks());
-    Channel child(io, std::move(c), Side::kChild, child_rec.callbacks());
-    child.start();
+    Connected t;
+    auto& [io, parent_rec, child_rec, parent, child] = t;
 
     Envelope big = big_configure(0, 5, 1024 * 1024);
     parent.send(big);
@@ -129,12 +139,8 @@ TEST_CASE("channel: a large Configure goes through a memfd and arrives whole") {
 }
 
 TEST_CASE("channel: many messages queue when the socket buffer is full and all arrive") {
-    asio::io_context io;
-    auto [p, c] = socket_pair();
-    Recorder parent_rec, child_rec;
-    Channel parent(io, std::move(p), Side::kParent, parent_rec.callbacks());
-    Channel child(io, std::move(c), Side::kChild, child_rec.callbacks());
-    child.start();
+    Connected t;
+    auto& [io, parent_rec, child_rec, parent, child] = t;
     const int kCount = 2000;
     send_health_burst(parent, kCount);
     CHECK(parent.queued() > 0);  // 2 MB do not fit an AF_UNIX socket buffer
@@ -145,12 +151,8 @@ TEST_CASE("channel: many messages queue when the socket buffer is full and all a
 }
 
 TEST_CASE("channel: an urgent message overtakes the queue, and sequence numbers still increase") {
-    asio::io_context io;
-    auto [p, c] = socket_pair();
-    Recorder parent_rec, child_rec;
-    Channel parent(io, std::move(p), Side::kParent, parent_rec.callbacks());
-    Channel child(io, std::move(c), Side::kChild, child_rec.callbacks());
-    child.start();
+    Connected t;
+    auto& [io, parent_rec, child_rec, parent, child] = t;
     const int kCount = 2000;
     send_health_burst(parent, kCount);
     const auto waiting = parent.queued();
