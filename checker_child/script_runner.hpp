@@ -1,8 +1,8 @@
 #pragma once
-// Runs a script the way DESIGN.md asks: in a forked child that drops every capability (effective, permitted,
-// inheritable, ambient and, when it may, bounding) before exec, as the configured user, with stdin from
-// /dev/null and no inherited descriptors; TERM at the timeout, KILL if it lingers; reaped through a pidfd so
-// the event loop never blocks. The caller's process must not reap with waitpid(-1).
+// The checker's scripts (MISC_CHECK, check_script, notify_up/down, quorum_up/down) on common/script's Runner,
+// the one implementation both children use (DESIGN.md's rules: no capabilities, the configured user, a
+// timeout, never blocking the loop): as a coroutine for the checks, fire-and-forget for notifications.
+// One Runner per execution context; the context's shutdown kills what still runs.
 
 #include <optional>
 #include <string>
@@ -11,11 +11,12 @@
 #include <asio.hpp>
 
 #include "checker_child/checker_config.hpp"
+#include "common/script/script_runner.hpp"
 
 namespace vigil::check {
 
 struct ScriptRun {
-    std::vector<std::string> argv;  // argv[0] is the program's path
+    std::vector<std::string> argv;  // argv[0] is the program (searched in PATH when it has no '/')
     Duration timeout{std::chrono::seconds(10)};
     Duration kill_grace{std::chrono::seconds(2)};  // between TERM and KILL
     std::string user;                              // empty: keep the current user
@@ -26,13 +27,12 @@ struct ScriptOutcome {
     enum class Kind { kExited, kSignaled, kTimedOut, kFailedToStart };
     Kind kind = Kind::kFailedToStart;
     int code = 0;  // exit status or signal number
-    // "exit 1", "killed by signal 9", "timeout after 3 s", "cannot exec /x: No such file or directory".
+    // "exit 1", "killed by signal 9 (Killed)", "timeout after 3 s", "cannot exec /x: No such file or
+    // directory".
     std::string reason;
 };
 
-// Splits a command line into words: blanks separate, single and double quotes group, backslash escapes (no
-// shell, no expansion).
-std::vector<std::string> split_command(const std::string& command);
+using common::script::split_command;
 
 // Runs the script to completion (or its timeout) without blocking the loop.
 asio::awaitable<ScriptOutcome> run_script(ScriptRun run);
