@@ -279,7 +279,9 @@ void SupervisedChild::disable(const std::string& why) {
 
 bool SupervisedChild::send(vigil::ipc::Envelope envelope) {
     if (!connected()) return false;
-    return channel_->send(std::move(envelope)) != 0;
+    // Accepted, whether written at once or queued behind a full socket buffer (send() then returns 0).
+    channel_->send(std::move(envelope));
+    return channel_->is_open();
 }
 
 void SupervisedChild::set_running(std::uint64_t generation) {
