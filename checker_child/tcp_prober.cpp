@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <system_error>
 
 #include "checker_child/net_util.hpp"
@@ -21,6 +22,8 @@ struct TcpProber::Sock {
     TcpProber::Probe* probe = nullptr;  // the check it serves now, or none while idle
     Sock* prev = nullptr;               // in TcpProber's list of sockets in use
     Sock* next = nullptr;
+    std::uint64_t uses = 0;       // checks it has served: an event read before a newer use is not for it
+    bool failed_at_once = false;  // its connect() failed: the timer entry reports it, not its epoll events
 };
 
 asio::execution_context::id TcpProber::id;
@@ -81,20 +84,14 @@ void TcpProber::start(Probe& probe, const asio::ip::tcp::endpoint& remote, Durat
                       const asio::any_io_executor& executor, Done done) {
     if (!epoll_) {
         const int fd = ::epoll_create1(EPOLL_CLOEXEC);
-        if (fd < 0) {
-            const auto reason = error_text(errno);
-            asio::post(executor, [done = std::move(done), reason] { done(CheckResult{false, reason, {}}); });
-            return;
-        }
+        if (fd < 0) return fail_soon(probe, errno, executor, std::move(done));
         epoll_.emplace(executor, fd);
     }
     int error = 0;
     Sock* sock = take(remote.address().is_v6(), error);
-    if (!sock) {
-        const auto reason = error_text(error);
-        asio::post(executor, [done = std::move(done), reason] { done(CheckResult{false, reason, {}}); });
-        return;
-    }
+    if (!sock) return fail_soon(probe, error, executor, std::move(done));
+    ++sock->uses;
+    sock->failed_at_once = false;
     probe.prober_ = this;
     probe.sock_ = sock;
     link_busy(sock);
@@ -105,6 +102,7 @@ void TcpProber::start(Probe& probe, const asio::ip::tcp::endpoint& remote, Durat
     if (rc != 0 && errno != EINPROGRESS) {
         // Refused at once (or no route): reported from the loop, as every other outcome.
         const int err = errno;
+        sock->failed_at_once = true;
         probe.timeout_.set([this, sock, err] {
             if (sock->probe) finish(*sock, CheckResult{false, error_text(err), {}}, false);
         });
@@ -119,6 +117,17 @@ void TcpProber::start(Probe& probe, const asio::ip::tcp::endpoint& remote, Durat
     });
     TimerWheel::of(executor).arm(probe.timeout_, TimerWheel::Clock::now() + timeout, executor);
     watch();
+}
+
+void TcpProber::fail_soon(Probe& probe, int err, const asio::any_io_executor& executor, Done done) {
+    // Through the probe's own timer entry, which its destruction disarms: a posted callback would outlive a
+    // check destroyed meanwhile (a reload) and call into it.
+    probe.done_ = std::move(done);
+    probe.timeout_.set([&probe, reason = error_text(err)] {
+        Done d = std::move(probe.done_);
+        if (d) d(CheckResult{false, reason, {}});
+    });
+    TimerWheel::of(executor).arm(probe.timeout_, TimerWheel::Clock::now(), executor);
 }
 
 void TcpProber::watch() {
@@ -137,9 +146,15 @@ void TcpProber::on_events() {
     in_events_ = true;
     do {
         n = ::epoll_wait(epoll_->native_handle(), events, 256, 0);
+        // Which use of each socket its event belongs to, taken before any callback runs: a callback may start
+        // a check on an idle socket whose stale event (its disconnect) comes later in this batch.
+        std::uint64_t uses[256];
+        for (int i = 0; i < n; ++i) uses[i] = static_cast<Sock*>(events[i].data.ptr)->uses;
         for (int i = 0; i < n; ++i) {
             auto* sock = static_cast<Sock*>(events[i].data.ptr);
-            if (!sock->probe) continue;  // an idle socket's disconnect
+            // An idle socket's disconnect, a socket taken for a newer check since, or one whose connect
+            // failed at once (its timer entry reports that, with connect's own error).
+            if (!sock->probe || sock->uses != uses[i] || sock->failed_at_once) continue;
             const auto ev = events[i].events;
             if (ev & (EPOLLERR | EPOLLHUP)) {
                 int err = 0;

@@ -72,6 +72,8 @@ class TcpProber : public asio::execution_context::service {
 
   private:
     void shutdown() override;
+    // Reports a failure that left `probe` without a socket, from the loop.
+    void fail_soon(Probe& probe, int err, const asio::any_io_executor& executor, Done done);
     void watch();
     void on_events();
     // Ends the probe on `sock` with `result`; `connected`: the socket reached ESTABLISHED (or may have).

@@ -2,7 +2,10 @@
 #include <catch2/catch.hpp>
 
 #include <netinet/in.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+
+#include <optional>
 
 #include "checker_child/check_smtp.hpp"
 #include "checker_child/check_tcp.hpp"
@@ -101,6 +104,33 @@ TEST_CASE("TCP_CHECK destroyed while it connects calls nothing back, and its soc
     // The socket it left serves the next check as if new.
     check_accepting_listener(io);
     CHECK(pool.idle() == idle_before + 1);
+}
+
+TEST_CASE("TCP_CHECK without a descriptor to use fails from the loop, and calls nothing once destroyed") {
+    asio::io_context io;
+    tcp::acceptor acceptor(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+    const auto port = acceptor.local_endpoint().port();
+    rlimit saved{};
+    REQUIRE(getrlimit(RLIMIT_NOFILE, &saved) == 0);
+    rlimit none = saved;
+    none.rlim_cur = 1;  // every new descriptor fails with EMFILE; the open ones stay
+    REQUIRE(setrlimit(RLIMIT_NOFILE, &none) == 0);
+    int destroyed_called = 0;
+    std::optional<CheckResult> result;
+    TcpCheck kept(loopback(port), 2s);
+    {
+        TcpCheck gone(loopback(port), 2s);
+        CHECK(gone.start(io.get_executor(), [&](const CheckResult&) { ++destroyed_called; }));
+    }  // destroyed (a reload) before the loop reports its failure
+    CHECK(kept.start(io.get_executor(), [&](const CheckResult& r) { result = r; }));
+    CHECK_FALSE(result);  // never from inside start()
+    setrlimit(RLIMIT_NOFILE, &saved);
+    REQUIRE(test::run_until(io, [&] { return result.has_value(); }));
+    io.restart();
+    io.run_for(50ms);
+    CHECK(destroyed_called == 0);
+    CHECK_FALSE(result->ok);
+    CHECK(result->reason == "too many open files");
 }
 
 TEST_CASE("TCP_CHECK drops the connection with a RST, leaving nothing for the server to read but a reset") {
