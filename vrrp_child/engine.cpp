@@ -340,7 +340,9 @@ void Engine::on_datagram(const std::string& ifname, bool ipv6, const ReceivedDat
     facts.ttl = d.ttl < 0 ? 0 : static_cast<std::uint8_t>(d.ttl);
     facts.multicast = facts.destination.is_multicast();
     ReceiveResult result;
-    auto actions = core_->receive(ifname, facts, d.payload, clock_.now(), &result);
+    // The advert counts from when the kernel received it, not from when this loop got round to it.
+    const auto arrived = clock_.now() - std::chrono::duration_cast<Duration>(d.age);
+    auto actions = core_->receive(ifname, facts, d.payload, arrived, &result);
     if (result.reason != Reason::kNone)
         log_drop(ifname, std::string(to_string(result.reason)) + " (from " + facts.source.to_string() + ")");
     execute(actions);

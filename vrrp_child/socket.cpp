@@ -26,7 +26,8 @@ constexpr int kIpProtoVrrp = 112;
 constexpr int kVrrpTtl = 255;
 // Larger than any VRRP packet (IPv6 with 255 addresses is 4 KiB) so that only junk can be truncated.
 constexpr std::size_t kReceiveBufferSize = 64 * 1024;
-// Room for IP_PKTINFO + IP_TTL, or IPV6_PKTINFO + IPV6_HOPLIMIT, with their headers and padding.
+// Room for IP_PKTINFO + IP_TTL, or IPV6_PKTINFO + IPV6_HOPLIMIT, and SCM_TIMESTAMPNS, with their headers and
+// padding (96 bytes at most).
 constexpr std::size_t kControlSize = 128;
 
 const asio::ip::address_v4 kGroupV4 = asio::ip::make_address_v4("224.0.0.18");
@@ -95,6 +96,7 @@ Status VrrpSocket::configure() {
     const int on = 1;
     const int off = 0;
     Status s = success();
+    if (!(s = opt(SOL_SOCKET, SO_TIMESTAMPNS, on, "SO_TIMESTAMPNS"))) return s;
     if (!options_.ipv6) {
         ip_mreqn mreq{};
         mreq.imr_ifindex = options_.ifindex;
@@ -210,6 +212,12 @@ void VrrpSocket::receive_one(int flags, std::size_t length, const void* name, co
             d.ifindex = static_cast<int>(info.ipi6_ifindex);
         } else if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_HOPLIMIT) {
             std::memcpy(&d.ttl, CMSG_DATA(c), sizeof d.ttl);
+        } else if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) {
+            timespec stamp;
+            std::memcpy(&stamp, CMSG_DATA(c), sizeof stamp);
+            timespec now{};
+            ::clock_gettime(CLOCK_REALTIME, &now);
+            d.age = receive_age(stamp, now);
         }
     }
 
@@ -233,6 +241,15 @@ void VrrpSocket::receive_one(int flags, std::size_t length, const void* name, co
     }
     ++counters_.received;
     if (on_receive_) guarded([&] { on_receive_(d); });
+}
+
+std::chrono::nanoseconds receive_age(const timespec& stamp, const timespec& now) {
+    using std::chrono::nanoseconds;
+    using std::chrono::seconds;
+    const nanoseconds age = (seconds(now.tv_sec) + nanoseconds(now.tv_nsec)) -
+                            (seconds(stamp.tv_sec) + nanoseconds(stamp.tv_nsec));
+    if (age < nanoseconds(0) || age > seconds(1)) return nanoseconds(0);
+    return age;
 }
 
 Status VrrpSocket::send(std::span<const std::uint8_t> vrrp, const asio::ip::address& destination,

@@ -2,12 +2,15 @@
 // The raw IP socket of VRRP (protocol 112) on one interface and one family, on an Asio loop.
 //
 // IPv4: joined to 224.0.0.18 on the interface (ip_mreqn), bound to the device, TTL and multicast TTL 255,
-// multicast loop off; IP_PKTINFO and IP_RECVTTL tell the destination, interface and TTL of what arrives.
+// multicast loop off; IP_PKTINFO and IP_RECVTTL tell the destination, interface and TTL of what arrives, and
+// SO_TIMESTAMPNS when it arrived.
 // IPv6: joined to ff02::12, hop limits 255, IPV6_RECVPKTINFO and IPV6_RECVHOPLIMIT. The kernel computes no
 // checksum for protocol 112: the bytes handed to send() carry the VRRP checksum the caller computed.
 // Nothing here throws into the loop: errors are returned or counted.
 
+#include <chrono>
 #include <cstdint>
+#include <ctime>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -34,7 +37,15 @@ struct ReceivedDatagram {
     asio::ip::address destination;  // the group, or our unicast address
     int ttl = -1;                   // TTL (IPv4) or hop limit (IPv6); -1 if the kernel did not say
     int ifindex = 0;                // the interface it arrived on
+    // How long before it was read the kernel received it (SO_TIMESTAMPNS); zero if unknown. A receiver that
+    // resets a timer on arrival (the Master_Down_Timer) subtracts it from its clock, so a late wake-up of
+    // this process does not delay the timer.
+    std::chrono::nanoseconds age{0};
 };
+
+// The age of a datagram the kernel stamped at `stamp` (CLOCK_REALTIME), read at `now` (same clock): zero when
+// the difference is negative or over a second, which only a step of the wall clock in between explains.
+std::chrono::nanoseconds receive_age(const timespec& stamp, const timespec& now);
 
 // Counters the socket keeps; the caller reads them for status.
 struct SocketCounters {

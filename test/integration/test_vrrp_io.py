@@ -187,6 +187,8 @@ class VrrpIoTest(unittest.TestCase):
         self.assertEqual((got["src"], got["dst"], got["ttl"]), (R1_V4, "224.0.0.18", "255"))
         self.assertEqual(got["ifindex"], self.probe(self.r2, "link", "eth0").stdout.split()[0].split("=")[1])
         self.assertTrue(got["payload"].startswith("3133"), got)  # version 3, type 1, VRID 51
+        # The kernel's receive timestamp (SO_TIMESTAMPNS): read after it arrived, well within a second.
+        self.assertTrue(0 < int(got["age_us"]) < 1_000_000, got)
         self.assertEqual(peer.finish()[0], 0)
 
         code, lines = own.finish()
@@ -219,6 +221,7 @@ class VrrpIoTest(unittest.TestCase):
         self.assertEqual(pkt["vrrp.checksum.status"], "1")
         got = fields(peer.expect(r"^recv ").string)
         self.assertEqual((got["src"], got["dst"], got["ttl"]), (r1_ll, "ff02::12", "255"))
+        self.assertTrue(0 < int(got["age_us"]) < 1_000_000, got)
 
     def test_gratuitous_arp_and_unsolicited_na_announce_the_vip_with_the_interface_mac(self):
         r1_ll = self.link_local(self.r1)

@@ -190,8 +190,10 @@ int cmd_recv(asio::io_context& io, netlink::Client& nl, const Args& a) {
         [&](const vrrp::ReceivedDatagram& d) {
             std::string hex;
             for (std::uint8_t b : d.payload) hex += fmt::format("{:02x}", b);
-            say(fmt::format("recv src={} dst={} ttl={} ifindex={} len={} payload={}", d.source.to_string(),
-                            d.destination.to_string(), d.ttl, d.ifindex, d.payload.size(), hex));
+            say(fmt::format("recv src={} dst={} ttl={} ifindex={} len={} age_us={} payload={}",
+                            d.source.to_string(), d.destination.to_string(), d.ttl, d.ifindex,
+                            d.payload.size(),
+                            std::chrono::duration_cast<std::chrono::microseconds>(d.age).count(), hex));
             if (++got >= wanted) {
                 status = 0;
                 io.stop();
