@@ -1,5 +1,7 @@
 #include "common/script/script_runner.hpp"
 
+#include "common/sys/sched.hpp"
+
 #include <cap-ng.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -61,6 +63,8 @@ bool all_digits(const std::string& s) {
         files.rlim_cur = files.rlim_max < kScriptNoFile ? files.rlim_max : kScriptNoFile;
         ::setrlimit(RLIMIT_NOFILE, &files);
     }
+    // The VRRP child asks for a short time slice (vrrp_child/main.cpp); a script gets the default.
+    common::sys::reset_slice();
     ::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
     capng_clear(CAPNG_SELECT_BOTH);
     if (spec.gid) {

@@ -197,6 +197,22 @@ class ProcessModelTest(unittest.TestCase):
             self.assertNotEqual(proc_status(child)["Uid"].split()[0], "0")
             self.assertEqual(proc_status(child)["NoNewPrivs"], "1")
 
+    # vigil-vrrp asks for the kernel's shortest time slice (0.1 ms, no privilege needed: EEVDF, Linux 6.12 and
+    # later), so that a wake-up that decides a failover preempts a busy task; the others keep the default.
+    def test_vrrp_child_runs_with_a_short_time_slice(self):
+        release = tuple(int(x) for x in os.uname().release.split(".")[:2])
+        if release < (6, 12):
+            self.skipTest("custom time slices need Linux 6.12")
+        d = self.start()
+        slices = {}
+        for name, pid in (("vigild", d.proc.pid), ("vrrp", d.running_pid("vrrp")),
+                          ("checker", d.running_pid("checker"))):
+            with open(f"/proc/{pid}/sched") as f:
+                slices[name] = next(int(line.split(":")[1]) for line in f if line.startswith("se.slice"))
+        self.assertEqual(slices["vrrp"], 100_000, slices)
+        self.assertGreater(slices["vigild"], 100_000, slices)
+        self.assertEqual(slices["checker"], slices["vigild"], slices)
+
     # As systemd starts it (User=, AmbientCapabilities=, CapabilityBoundingSet=): the same end state.
     def test_started_unprivileged_with_ambient_capabilities_like_systemd(self):
         u = DAEMON_USER

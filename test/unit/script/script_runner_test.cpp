@@ -1,12 +1,17 @@
 #include "common/script/script_runner.hpp"
 
+#include "common/sys/sched.hpp"
+
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/resource.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
+#include <cstdio>
 #include <fstream>
+#include <iterator>
 #include <sstream>
 
 using namespace std::chrono_literals;
@@ -153,6 +158,49 @@ printf '%s\n%s\n%s\n%s\n' "$i" "$o" "$n" "$fds" > "$1")sh";
         CHECK(out.find("\n" + std::to_string(high) + "\n") == std::string::npos);
         close(high);
     }
+}
+
+namespace {
+
+// se.slice from /proc/PID/sched (ns), or -1 where the kernel does not show it.
+long long slice_of(const std::string& sched_text) {
+    std::istringstream in(sched_text);
+    std::string line;
+    while (std::getline(in, line))
+        if (line.rfind("se.slice", 0) == 0) return std::stoll(line.substr(line.find(':') + 1));
+    return -1;
+}
+
+std::string read_file(const std::string& path) {
+    std::ifstream in(path);
+    return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+// Custom SCHED_OTHER slices came with EEVDF's sched_runtime in Linux 6.12.
+bool kernel_has_custom_slices() {
+    utsname u{};
+    int major = 0, minor = 0;
+    return uname(&u) == 0 && std::sscanf(u.release, "%d.%d", &major, &minor) == 2 &&
+           (major > 6 || (major == 6 && minor >= 12));
+}
+
+}  // namespace
+
+TEST_CASE("a process may ask for a short time slice, and a script it starts gets the default back",
+          "[script]") {
+    const long long before = slice_of(read_file("/proc/self/sched"));
+    REQUIRE(vigil::common::sys::request_slice(300us));
+    const long long asked = slice_of(read_file("/proc/self/sched"));
+    const auto script = output_of(R"(cat /proc/self/sched > "$1")");
+    vigil::common::sys::reset_slice();
+    const long long after = slice_of(read_file("/proc/self/sched"));
+    if (!kernel_has_custom_slices() || before < 0) {
+        WARN("this kernel has no custom time slices; only the calls were checked");
+        return;
+    }
+    CHECK(asked == 300'000);
+    CHECK(slice_of(script) == before);
+    CHECK(after == before);
 }
 
 TEST_CASE("a timeout ends the script's own children too: it leads its own process group", "[script]") {
