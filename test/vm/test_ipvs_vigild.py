@@ -154,6 +154,9 @@ synced_since() { [ "$(log_count)" -gt "$1" ]; }
 cap_start() {
     dumpcap -i nlmon0 -P -w "/tmp/$1.pcap" >"/tmp/$1.cap.log" 2>&1 & CAP=$!
     waitfor 60 grep -q "Capturing on" "/tmp/$1.cap.log" || cat "/tmp/$1.cap.log"
+    # dumpcap can say "Capturing on" before its tap sees anything (a slow guest once lost the first command
+    # after it). Give it time, then mark the start: requests() counts only what follows this GET_CONFIG.
+    sleep 1; ipvsadm -L --timeout >/dev/null
 }
 cap_stop() { sleep 0.5; kill -INT $CAP; wait $CAP; echo "== pcap_$1"; base64 "/tmp/$1.pcap"; }
 
@@ -395,8 +398,12 @@ class VigildOnRealIpvs(unittest.TestCase):
         return int(m.group(1), 16)
 
     def requests(self, name):
+        """The IPVS requests a capture saw after its start marker (cap_start's GET_CONFIG)."""
         pcap = base64.b64decode("".join(self.step("pcap_" + name).split()))
-        return ipvs_requests(pcap, self.family())
+        reqs = ipvs_requests(pcap, self.family())
+        self.assertIn("GET_CONFIG", reqs, f"capture {name} missed its own start marker, so it cannot vouch "
+                      f"for what came after: {reqs}")
+        return reqs[reqs.index("GET_CONFIG") + 1:]
 
     def times(self, name):
         m = re.search(r"^T (.*)$", self.step(name), flags=re.M)
