@@ -110,6 +110,10 @@ class CheckerOnHost(unittest.TestCase):
                    what="VI_1 MASTER")
         wait_until(lambda: real_servers(self.status()).get("192.0.2.1:8080", {}).get("healthy"), 15,
                    what="quorum met")
+        # The instance's own view, which reaches status through vigil-vrrp's (throttled) status: if the first
+        # check ran before the listener was up, quorum was lost once and the priority is back only now.
+        wait_until(lambda: instance(self.status(), "VI_1").get("effectivePriority") == 150, 15,
+                   what="VI_1 at priority 150, quorum met")
         before = instance(self.status(), "VI_1")
         vrrp_pid = child(self.status(), "vrrp")["pid"]
         for round_ in range(4):
