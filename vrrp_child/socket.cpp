@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <array>
 #include <cstring>
 
 #include <fmt/format.h>
@@ -29,6 +30,9 @@ constexpr std::size_t kReceiveBufferSize = 64 * 1024;
 // Room for IP_PKTINFO + IP_TTL, or IPV6_PKTINFO + IPV6_HOPLIMIT, and SCM_TIMESTAMPNS, with their headers and
 // padding (96 bytes at most).
 constexpr std::size_t kControlSize = 128;
+constexpr std::size_t kIpv4HeaderSize = 20;
+// The largest advert: a VRRPv2 header with authentication data and 255 IPv4 addresses.
+constexpr std::size_t kMaxAdvertSize = 8 + 255 * 4 + 8;
 
 const asio::ip::address_v4 kGroupV4 = asio::ip::make_address_v4("224.0.0.18");
 const asio::ip::address_v6 kGroupV6 = asio::ip::make_address_v6("ff02::12");
@@ -104,6 +108,10 @@ Status VrrpSocket::configure() {
         if (!(s = opt(IPPROTO_IP, IP_MULTICAST_TTL, ttl, "IP_MULTICAST_TTL"))) return s;
         if (!(s = opt(IPPROTO_IP, IP_TTL, ttl, "IP_TTL"))) return s;
         if (!(s = opt(IPPROTO_IP, IP_MULTICAST_LOOP, off, "IP_MULTICAST_LOOP"))) return s;
+        // Adverts go out with the IPv4 header we write (send()), as keepalived's do: the kernel then
+        // fills in only the checksum, the length and the identification, and skips the generic path
+        // that builds a header from socket options and a control message.
+        if (!(s = opt(IPPROTO_IP, IP_HDRINCL, on, "IP_HDRINCL"))) return s;
         if (!(s = opt(IPPROTO_IP, IP_PKTINFO, on, "IP_PKTINFO"))) return s;
         if (!(s = opt(IPPROTO_IP, IP_RECVTTL, on, "IP_RECVTTL"))) return s;
         if (options_.join_multicast) {
@@ -270,26 +278,30 @@ Status VrrpSocket::send(std::span<const std::uint8_t> vrrp, const asio::ip::addr
     sockaddr_in to4{};
     sockaddr_in6 to6{};
 
+    std::array<std::uint8_t, kIpv4HeaderSize + kMaxAdvertSize> packet;
     if (!options_.ipv6) {
         to4.sin_family = AF_INET;
         const auto b = destination.to_v4().to_bytes();
         std::memcpy(&to4.sin_addr, b.data(), b.size());
         msg.msg_name = &to4;
         msg.msg_namelen = sizeof to4;
-        if (source) {
-            // The source address of a raw IPv4 packet without IP_HDRINCL is taken from ipi_spec_dst.
-            msg.msg_control = control;
-            msg.msg_controllen = CMSG_SPACE(sizeof(in_pktinfo));
-            cmsghdr* c = CMSG_FIRSTHDR(&msg);
-            c->cmsg_level = IPPROTO_IP;
-            c->cmsg_type = IP_PKTINFO;
-            c->cmsg_len = CMSG_LEN(sizeof(in_pktinfo));
-            in_pktinfo info{};
-            info.ipi_ifindex = options_.ifindex;
-            const auto s = source->to_v4().to_bytes();
-            std::memcpy(&info.ipi_spec_dst, s.data(), s.size());
-            std::memcpy(CMSG_DATA(c), &info, sizeof info);
+        if (vrrp.size() > kMaxAdvertSize) {
+            ++counters_.send_errors;
+            return Error{EMSGSIZE, subject() + ": " + std::to_string(vrrp.size()) + " bytes"};
         }
+        // IP_HDRINCL (configure()): version 4, header length 5 words, DF, TTL 255, protocol 112, the source
+        // (0: the kernel picks the interface's, as it would without IP_HDRINCL) and the destination. The
+        // kernel fills in the total length, the identification and the header checksum.
+        const std::uint8_t header[kIpv4HeaderSize] = {0x45, 0, 0, 0, 0, 0, 0x40, 0, kVrrpTtl, kIpProtoVrrp};
+        std::memcpy(packet.data(), header, sizeof header);
+        if (source) {
+            const auto s = source->to_v4().to_bytes();
+            std::memcpy(packet.data() + 12, s.data(), s.size());
+        }
+        std::memcpy(packet.data() + 16, b.data(), b.size());
+        std::memcpy(packet.data() + kIpv4HeaderSize, vrrp.data(), vrrp.size());
+        iov.iov_base = packet.data();
+        iov.iov_len = kIpv4HeaderSize + vrrp.size();
     } else {
         to6.sin6_family = AF_INET6;
         const auto v6 = destination.to_v6();

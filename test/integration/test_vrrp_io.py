@@ -121,7 +121,7 @@ class VrrpIoTest(unittest.TestCase):
     def tshark(self, ns, capture_filter, count, field_names):
         """tshark on ns's eth0, started and capturing; finish() gives one tab-separated line per packet."""
         argv = ["tshark", "-i", "eth0", "-n", "-l", "-f", capture_filter, "-c", str(count),
-                "-a", "duration:30", "-T", "fields"]
+                "-a", "duration:30", "-o", "ip.check_checksum:TRUE", "-T", "fields"]
         for f in field_names:
             argv += ["-e", f]
         p = Proc(ns, argv)
@@ -172,7 +172,7 @@ class VrrpIoTest(unittest.TestCase):
 
     def test_ipv4_advert_goes_to_224_0_0_18_with_ttl_255_and_a_good_checksum(self):
         names = ["ip.src", "ip.dst", "ip.ttl", "ip.proto", "vrrp.version", "vrrp.virt_rtr_id",
-                 "vrrp.checksum.status"]
+                 "vrrp.checksum.status", "ip.checksum.status", "ip.len"]
         cap = self.tshark(self.r2, "ip proto 112", 1, names)
         peer = self.receiver(self.r2, 4)
         own = self.receiver(self.r1, 4, timeout=3)  # multicast loop is off: the sender's host hears nothing
@@ -182,6 +182,8 @@ class VrrpIoTest(unittest.TestCase):
                          (R1_V4, "224.0.0.18", "255", "112"))
         self.assertEqual((pkt["vrrp.version"], pkt["vrrp.virt_rtr_id"]), ("3", "51"))
         self.assertEqual(pkt["vrrp.checksum.status"], "1", "tshark: checksum good")
+        # vigil writes the IPv4 header (IP_HDRINCL); the kernel fills in its length and checksum.
+        self.assertEqual((pkt["ip.checksum.status"], pkt["ip.len"]), ("1", str(20 + 8 + 4)))
 
         got = fields(peer.expect(r"^recv ").string)
         self.assertEqual((got["src"], got["dst"], got["ttl"]), (R1_V4, "224.0.0.18", "255"))
@@ -196,14 +198,14 @@ class VrrpIoTest(unittest.TestCase):
 
     def test_ipv4_unicast_advert_leaves_from_the_chosen_source(self):
         self.r1.ip("addr add 10.9.0.50/24 dev eth0")  # unicast_src_ip, a secondary of the interface
-        names = ["ip.src", "ip.dst", "ip.ttl", "vrrp.checksum.status"]
+        names = ["ip.src", "ip.dst", "ip.ttl", "vrrp.checksum.status", "ip.checksum.status"]
         cap = self.tshark(self.r2, "ip proto 112", 1, names)
         peer = self.receiver(self.r2, 4)
 
         [pkt] = self.captured(cap, names,
                               lambda: self.probe(self.r1, "send", "eth0", 4, R2_V4, "--src", "10.9.0.50"))
         self.assertEqual((pkt["ip.src"], pkt["ip.dst"], pkt["ip.ttl"]), ("10.9.0.50", R2_V4, "255"))
-        self.assertEqual(pkt["vrrp.checksum.status"], "1")
+        self.assertEqual((pkt["vrrp.checksum.status"], pkt["ip.checksum.status"]), ("1", "1"))
         got = fields(peer.expect(r"^recv ").string)
         self.assertEqual((got["src"], got["dst"], got["ttl"]), ("10.9.0.50", R2_V4, "255"))
 
