@@ -1,10 +1,12 @@
 #include "common/sys/capabilities.hpp"
 
 #include <cap-ng.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <linux/capability.h>
 #include <pwd.h>
 #include <sys/prctl.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cctype>
@@ -12,6 +14,7 @@
 #include <cstring>
 #include <fstream>
 #include <sstream>
+#include <vector>
 
 namespace vigil::common::sys {
 
@@ -112,13 +115,60 @@ std::string describe_caps(std::uint64_t mask) {
 }
 
 Result<UserIdentity> lookup_user(const std::string& name) {
-    passwd pw{};
-    passwd* found = nullptr;
-    std::vector<char> buf(16384);
-    int rc = getpwnam_r(name.c_str(), &pw, buf.data(), buf.size(), &found);
-    if (rc != 0) return Result<UserIdentity>::failure("looking up user '" + name + "': " + errno_text(rc));
-    if (found == nullptr) return Result<UserIdentity>::failure("no user named '" + name + "'");
-    return UserIdentity{name, pw.pw_uid, pw.pw_gid};
+    // The lookup runs in a child process that exits at once: getpwnam loads the NSS modules that
+    // nsswitch.conf names (nss_systemd, nss_ldap...), which would stay mapped in the caller for the rest of
+    // its life, its largest private mapping after its own code. The caller is single-threaded here (vigild
+    // at start-up), so the child may use malloc and the loader.
+    struct Reply {
+        int rc = 0;
+        int found = 0;
+        uid_t uid = 0;
+        gid_t gid = 0;
+    };
+    int fds[2];
+    if (::pipe2(fds, O_CLOEXEC) != 0)
+        return Result<UserIdentity>::failure("looking up user '" + name + "': pipe: " + errno_text(errno));
+    const pid_t pid = ::fork();
+    if (pid < 0) {
+        const int err = errno;
+        ::close(fds[0]);
+        ::close(fds[1]);
+        return Result<UserIdentity>::failure("looking up user '" + name + "': fork: " + errno_text(err));
+    }
+    if (pid == 0) {
+        ::close(fds[0]);
+        Reply r;
+        passwd pw{};
+        passwd* found = nullptr;
+        std::vector<char> buf(16384);
+        r.rc = getpwnam_r(name.c_str(), &pw, buf.data(), buf.size(), &found);
+        if (r.rc == 0 && found != nullptr) {
+            r.found = 1;
+            r.uid = pw.pw_uid;
+            r.gid = pw.pw_gid;
+        }
+        const bool sent = ::write(fds[1], &r, sizeof r) == static_cast<ssize_t>(sizeof r);
+        ::_exit(sent ? 0 : 1);
+    }
+    ::close(fds[1]);
+    Reply r;
+    ssize_t n;
+    do {
+        n = ::read(fds[0], &r, sizeof r);
+    } while (n < 0 && errno == EINTR);
+    const int read_err = errno;
+    ::close(fds[0]);
+    int status = 0;
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    if (n != static_cast<ssize_t>(sizeof r))
+        return Result<UserIdentity>::failure(
+            "looking up user '" + name + "': the lookup process " +
+            (n < 0 ? "could not be read: " + errno_text(read_err) : std::string("ended without an answer")));
+    if (r.rc != 0)
+        return Result<UserIdentity>::failure("looking up user '" + name + "': " + errno_text(r.rc));
+    if (!r.found) return Result<UserIdentity>::failure("no user named '" + name + "'");
+    return UserIdentity{name, r.uid, r.gid};
 }
 
 Status drop_root(const UserIdentity& user, const std::vector<int>& keep) {

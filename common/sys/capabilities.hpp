@@ -42,7 +42,8 @@ struct UserIdentity {
     gid_t gid = 0;
 };
 
-// Looks `name` up in the user database.
+// Looks `name` up in the user database, in a short-lived child process (no NSS module stays loaded in the
+// caller). Call it while the process has one thread.
 Result<UserIdentity> lookup_user(const std::string& name);
 
 // Root only: reduces the bounding set to `keep`, switches to `user` (supplementary groups dropped), keeps

@@ -197,6 +197,20 @@ class ProcessModelTest(unittest.TestCase):
             self.assertNotEqual(proc_status(child)["Uid"].split()[0], "0")
             self.assertEqual(proc_status(child)["NoNewPrivs"], "1")
 
+    # vigild started as root looks its user up in a child process that exits: no NSS module (nsswitch.conf's
+    # "passwd: files systemd" loads libnss_systemd) stays mapped in the long-lived parent.
+    def test_vigild_keeps_no_nss_module_from_its_user_lookup(self):
+        with open("/etc/nsswitch.conf") as f:
+            passwd = next((line.split(":", 1)[1].split() for line in f if line.startswith("passwd:")), [])
+        modules = [m for m in passwd if m.isidentifier() and m not in ("files", "compat")]
+        if not modules:
+            self.skipTest("nsswitch.conf names no NSS module beyond files for passwd")
+        d = self.start()
+        with open(f"/proc/{d.proc.pid}/maps") as f:
+            mapped = {line.split()[-1] for line in f if "libnss_" in line}
+        self.assertEqual(proc_status(d.proc.pid)["Uid"].split()[0], str(DAEMON_USER.pw_uid))
+        self.assertEqual(mapped, set(), f"vigild maps {mapped} ({passwd})")
+
     # vigil-vrrp asks for the kernel's shortest time slice (0.1 ms, no privilege needed: EEVDF, Linux 6.12 and
     # later), so that a wake-up that decides a failover preempts a busy task; the others keep the default.
     def test_vrrp_child_runs_with_a_short_time_slice(self):

@@ -1,5 +1,7 @@
 #include <catch2/catch.hpp>
 
+#include <pwd.h>
+
 #include "common/sys/capabilities.hpp"
 
 using namespace vigil::common::sys;
@@ -33,4 +35,21 @@ TEST_CASE("this process's own sets can be read") {
     auto r = read_capabilities();
     REQUIRE(r.ok());
     CHECK((r.value().effective & ~r.value().permitted) == 0);
+}
+
+TEST_CASE("a user is looked up by name, and a missing one is named in the error") {
+    auto root = vigil::common::sys::lookup_user("root");
+    REQUIRE(root);
+    CHECK(root.value().uid == 0);
+    CHECK(root.value().gid == 0);
+    CHECK(root.value().name == "root");
+    auto nobody = vigil::common::sys::lookup_user("nobody");
+    const passwd* direct = ::getpwnam("nobody");
+    REQUIRE(direct != nullptr);
+    REQUIRE(nobody);
+    CHECK(nobody.value().uid == direct->pw_uid);
+    CHECK(nobody.value().gid == direct->pw_gid);
+    auto missing = vigil::common::sys::lookup_user("no-such-user-vigil");
+    REQUIRE_FALSE(missing);
+    CHECK(missing.error() == "no user named 'no-such-user-vigil'");
 }
