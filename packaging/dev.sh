@@ -12,7 +12,7 @@ PACKAGES=(
     build-essential cmake pkg-config git ca-certificates
     libmnl-dev libcap-ng-dev libprotobuf-dev protobuf-compiler libspdlog-dev libfmt-dev catch2 libasio-dev
     libsystemd-dev libssl-dev
-    clang libclang-rt-14-dev clang-format
+    clang libclang-rt-14-dev clang-format lld valgrind
     python3 iproute2 iputils-ping nftables procps psmisc tshark keepalived systemd time
     linux-image-amd64 qemu-system-x86 busybox-static ipvsadm kmod cpio
 )
