@@ -432,11 +432,13 @@ void Engine::perform(const SendAdvert& a) {
         log_drop(c.interface, "no address of " + std::string(to_string(c.family)) + " to send adverts from");
         return;
     }
-    std::vector<IpAddr> destinations = a.destinations;
-    if (destinations.empty()) destinations.push_back(v6 ? vrrp_group_v6() : vrrp_group_v4());
+    // No copy and no allocation per advert: the group, or the unicast peers; the bytes into packet_.
+    const IpAddr group = v6 ? vrrp_group_v6() : vrrp_group_v4();
+    const std::span<const IpAddr> destinations =
+        a.destinations.empty() ? std::span<const IpAddr>(&group, 1) : std::span<const IpAddr>(a.destinations);
     for (const auto& dst : destinations) {
-        auto bytes = encode(a.advert, *source, dst, a.checksum_mode);
-        auto st = sock.send(bytes, to_asio(dst), to_asio(*source));
+        encode_into(a.advert, *source, dst, a.checksum_mode, packet_);
+        auto st = sock.send(packet_, to_asio(dst), to_asio(*source));
         if (!st)
             spdlog::warn("[{}] advert to {} not sent: {}", a.instance, dst.to_string(), st.error().message);
     }

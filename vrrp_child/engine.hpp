@@ -110,7 +110,8 @@ class Engine final : public common::child::Handler {
     std::map<std::string, std::uint64_t> drops_;
     std::map<std::string, std::chrono::steady_clock::time_point> last_drop_log_;
     bool stopping_ = false;
-    Actions spare_;  // the timer's action list, kept between polls
+    Actions spare_;                     // the timer's action list, kept between polls
+    std::vector<std::uint8_t> packet_;  // the advert being sent, its capacity kept between adverts
 };
 
 }  // namespace vigil::vrrp

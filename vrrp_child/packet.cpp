@@ -179,8 +179,15 @@ Verdict validate(const InstanceConfig& config, const Advert& advert, const IpFac
 
 std::vector<std::uint8_t> encode(const Advert& advert, const IpAddr& source, const IpAddr& destination,
                                  ChecksumMode mode) {
+    std::vector<std::uint8_t> out;
+    encode_into(advert, source, destination, mode, out);
+    return out;
+}
+
+void encode_into(const Advert& advert, const IpAddr& source, const IpAddr& destination, ChecksumMode mode,
+                 std::vector<std::uint8_t>& out) {
     const std::size_t count = std::min<std::size_t>(advert.addresses.size(), 255);
-    std::vector<std::uint8_t> out(message_size(advert.version, advert.family, count), 0);
+    out.assign(message_size(advert.version, advert.family, count), 0);
     out[0] = static_cast<std::uint8_t>(advert.version << 4 | kTypeAdvertisement);
     out[1] = advert.vrid;
     out[2] = advert.priority;
@@ -208,7 +215,6 @@ std::vector<std::uint8_t> encode(const Advert& advert, const IpAddr& source, con
     const std::uint16_t checksum = internet_checksum(out, sum);
     out[6] = static_cast<std::uint8_t>(checksum >> 8);
     out[7] = static_cast<std::uint8_t>(checksum & 0xff);
-    return out;
 }
 
 }  // namespace vigil::vrrp

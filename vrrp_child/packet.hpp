@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "vrrp_child/clock.hpp"
+#include "vrrp_child/inline_vector.hpp"
 #include "vrrp_child/ip_addr.hpp"
 
 namespace vigil::vrrp {
@@ -43,7 +44,8 @@ struct Advert {
     // v2 only: Auth Type and the 8 bytes of Authentication Data (a simple-text password, zero padded).
     AuthType auth_type = AuthType::kNone;
     std::array<std::uint8_t, kV2AuthSize> auth_data{};
-    std::vector<IpAddr> addresses;
+    // A few per instance: kept inline, so that building the advert of an idle master allocates nothing.
+    InlineVector<IpAddr, 8> addresses;
     // As received (decode) or as computed (encode).
     std::uint16_t checksum = 0;
 
@@ -118,6 +120,9 @@ Verdict validate(const InstanceConfig& config, const Advert& advert, const IpFac
 // addresses it will be sent from and to, needed for v3's pseudo-header.
 std::vector<std::uint8_t> encode(const Advert& advert, const IpAddr& source, const IpAddr& destination,
                                  ChecksumMode mode = ChecksumMode::kPseudoHeader);
+// The same into `out`, whose capacity is reused: an idle master encodes 100 adverts a second.
+void encode_into(const Advert& advert, const IpAddr& source, const IpAddr& destination, ChecksumMode mode,
+                 std::vector<std::uint8_t>& out);
 
 // The Internet checksum (RFC 1071) of `bytes` continuing from partial sum `sum`; returns the folded
 // complement.

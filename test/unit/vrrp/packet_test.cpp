@@ -91,6 +91,19 @@ TEST_CASE("VRRPv3 IPv4 advert encodes without pseudo-header in as-v2 mode", "[vr
     CHECK(encode(v3_advert(), ip("192.168.1.1"), ip("224.0.0.18"), ChecksumMode::kAsV2) == kV3AsV2Golden);
 }
 
+TEST_CASE("encoding into a used buffer gives the same bytes as a fresh encode", "[vrrp][packet]") {
+    // The engine keeps one buffer for every advert it sends: what an earlier, longer one left must not show.
+    std::vector<std::uint8_t> buffer(64, 0xee);
+    Advert longer = v2_advert();
+    longer.addresses.push_back(ip("192.168.1.200"));
+    encode_into(longer, ip("192.168.1.1"), ip("224.0.0.18"), ChecksumMode::kPseudoHeader, buffer);
+    CHECK(buffer.size() > kV3Golden.size());
+    encode_into(v3_advert(), ip("192.168.1.1"), ip("224.0.0.18"), ChecksumMode::kPseudoHeader, buffer);
+    CHECK(buffer == kV3Golden);
+    encode_into(v2_advert(), ip("192.168.1.1"), ip("224.0.0.18"), ChecksumMode::kPseudoHeader, buffer);
+    CHECK(buffer == kV2Golden);
+}
+
 TEST_CASE("VRRPv3 IPv6 advert encodes with the IPv6 pseudo-header checksum", "[vrrp][packet]") {
     Advert ad = v3_advert();
     ad.family = Family::kIpv6;
@@ -114,14 +127,14 @@ TEST_CASE("golden packets decode to their fields", "[vrrp][packet]") {
         CHECK(p.advert->vrid == 1);
         CHECK(p.advert->priority == 100);
         CHECK(p.advert->interval() == std::chrono::milliseconds(1000));
-        CHECK(p.advert->addresses == std::vector<IpAddr>{ip("192.168.1.10")});
+        CHECK(p.advert->addresses == InlineVector<IpAddr, 8>{ip("192.168.1.10")});
     }
     SECTION("v3 IPv6") {
         auto p = parse(v6_facts(), kV6Golden);
         REQUIRE(p);
         CHECK(p.advert->family == Family::kIpv6);
         CHECK(p.advert->priority == 200);
-        CHECK(p.advert->addresses == std::vector<IpAddr>{ip("2001:db8::100")});
+        CHECK(p.advert->addresses == InlineVector<IpAddr, 8>{ip("2001:db8::100")});
     }
 }
 
