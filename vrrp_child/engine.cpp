@@ -432,7 +432,8 @@ void Engine::perform(const SendAdvert& a) {
         log_drop(c.interface, "no address of " + std::string(to_string(c.family)) + " to send adverts from");
         return;
     }
-    // No copy and no allocation per advert: the group, or the unicast peers; the bytes into packet_.
+    // No copy of the destinations (the group, or the unicast peers) and the bytes into packet_, whose
+    // capacity stays: with the address list inline (Advert), an idle master sends without allocating.
     const IpAddr group = v6 ? vrrp_group_v6() : vrrp_group_v4();
     const std::span<const IpAddr> destinations =
         a.destinations.empty() ? std::span<const IpAddr>(&group, 1) : std::span<const IpAddr>(a.destinations);

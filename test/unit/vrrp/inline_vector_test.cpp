@@ -24,6 +24,8 @@ TEST_CASE("an inline vector keeps its elements in order within and beyond its in
         REQUIRE(v.size() == want.size());
         CHECK(items(v) == want);
         CHECK(v[v.size() - 1] == i * 7);
+        CHECK(v.back() == i * 7);
+        CHECK(v.front() == 0);
     }
     v.clear();
     CHECK(v.empty());
