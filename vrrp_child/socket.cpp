@@ -109,8 +109,8 @@ Status VrrpSocket::configure() {
         if (!(s = opt(IPPROTO_IP, IP_TTL, ttl, "IP_TTL"))) return s;
         if (!(s = opt(IPPROTO_IP, IP_MULTICAST_LOOP, off, "IP_MULTICAST_LOOP"))) return s;
         // Adverts go out with the IPv4 header we write (send()), as keepalived's do: the kernel then
-        // fills in only the checksum, the length and the identification, and skips the generic path
-        // that builds a header from socket options and a control message.
+        // fills in only the checksum and the length, and skips the generic path that builds a header
+        // from socket options (IP_TTL and IP_MULTICAST_TTL below no longer apply to what we send).
         if (!(s = opt(IPPROTO_IP, IP_HDRINCL, on, "IP_HDRINCL"))) return s;
         if (!(s = opt(IPPROTO_IP, IP_PKTINFO, on, "IP_PKTINFO"))) return s;
         if (!(s = opt(IPPROTO_IP, IP_RECVTTL, on, "IP_RECVTTL"))) return s;
@@ -291,12 +291,29 @@ Status VrrpSocket::send(std::span<const std::uint8_t> vrrp, const asio::ip::addr
         }
         // IP_HDRINCL (configure()): version 4, header length 5 words, DF, TTL 255, protocol 112, the source
         // (0: the kernel picks the interface's, as it would without IP_HDRINCL) and the destination. The
-        // kernel fills in the total length, the identification and the header checksum.
+        // kernel fills in the total length and the header checksum (and leaves the identification 0: DF is
+        // set, an atomic datagram, RFC 6864).
         const std::uint8_t header[kIpv4HeaderSize] = {0x45, 0, 0, 0, 0, 0, 0x40, 0, kVrrpTtl, kIpProtoVrrp};
         std::memcpy(packet.data(), header, sizeof header);
         if (source) {
             const auto s = source->to_v4().to_bytes();
             std::memcpy(packet.data() + 12, s.data(), s.size());
+            if (!destination.is_multicast()) {
+                // To a unicast peer, the source also goes in IP_PKTINFO: the kernel then routes by it (policy
+                // routing on `from` rules), as it did before IP_HDRINCL. (It no longer refuses an address
+                // that is not this host's: with IP_HDRINCL any source goes, as keepalived's do.) The group of
+                // a multicast advert is routed by the bound interface alone.
+                msg.msg_control = control;
+                msg.msg_controllen = CMSG_SPACE(sizeof(in_pktinfo));
+                cmsghdr* c = CMSG_FIRSTHDR(&msg);
+                c->cmsg_level = IPPROTO_IP;
+                c->cmsg_type = IP_PKTINFO;
+                c->cmsg_len = CMSG_LEN(sizeof(in_pktinfo));
+                in_pktinfo info{};
+                info.ipi_ifindex = options_.ifindex;
+                std::memcpy(&info.ipi_spec_dst, s.data(), s.size());
+                std::memcpy(CMSG_DATA(c), &info, sizeof info);
+            }
         }
         std::memcpy(packet.data() + 16, b.data(), b.size());
         std::memcpy(packet.data() + kIpv4HeaderSize, vrrp.data(), vrrp.size());
