@@ -17,7 +17,7 @@ the VRRP lab of the integration tests (test/integration/vrrp_lab.py): an idle ma
 function of the executable that ran is listed once, by the number of calls it got, most first: the steady
 state (thousands of adverts) ahead of start-up (once). A function missing from the list (code this scenario
 does not run, or a name that has changed since) is only laid out with the rest: the order file is a layout
-hint, never a correctness matter, and test/build/test_layout.py says when it has gone stale.
+hint, never a correctness matter, and test/integration/test_code_layout.py says when it has gone stale.
 """
 
 import argparse
