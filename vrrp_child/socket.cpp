@@ -260,6 +260,23 @@ std::chrono::nanoseconds receive_age(const timespec& stamp, const timespec& now)
     return age;
 }
 
+namespace {
+
+// `msg`'s one control message: `info` at (level, type), in `control` (kControlSize bytes, cmsghdr-aligned).
+template <typename Info>
+void put_control(msghdr& msg, std::uint8_t* control, int level, int type, const Info& info) {
+    static_assert(CMSG_SPACE(sizeof(Info)) <= kControlSize);
+    msg.msg_control = control;
+    msg.msg_controllen = CMSG_SPACE(sizeof(Info));
+    cmsghdr* c = CMSG_FIRSTHDR(&msg);
+    c->cmsg_level = level;
+    c->cmsg_type = type;
+    c->cmsg_len = CMSG_LEN(sizeof(Info));
+    std::memcpy(CMSG_DATA(c), &info, sizeof info);
+}
+
+}  // namespace
+
 Status VrrpSocket::send(std::span<const std::uint8_t> vrrp, const asio::ip::address& destination,
                         const std::optional<asio::ip::address>& source) {
     // Formatted only on failure: an idle master at advert_int 0.01 sends 100 adverts a second.
@@ -303,16 +320,10 @@ Status VrrpSocket::send(std::span<const std::uint8_t> vrrp, const asio::ip::addr
                 // routing on `from` rules), as it did before IP_HDRINCL. (It no longer refuses an address
                 // that is not this host's: with IP_HDRINCL any source goes, as keepalived's do.) The group of
                 // a multicast advert is routed by the bound interface alone.
-                msg.msg_control = control;
-                msg.msg_controllen = CMSG_SPACE(sizeof(in_pktinfo));
-                cmsghdr* c = CMSG_FIRSTHDR(&msg);
-                c->cmsg_level = IPPROTO_IP;
-                c->cmsg_type = IP_PKTINFO;
-                c->cmsg_len = CMSG_LEN(sizeof(in_pktinfo));
                 in_pktinfo info{};
                 info.ipi_ifindex = options_.ifindex;
                 std::memcpy(&info.ipi_spec_dst, s.data(), s.size());
-                std::memcpy(CMSG_DATA(c), &info, sizeof info);
+                put_control(msg, control, IPPROTO_IP, IP_PKTINFO, info);
             }
         }
         std::memcpy(packet.data() + 16, b.data(), b.size());
@@ -328,17 +339,11 @@ Status VrrpSocket::send(std::span<const std::uint8_t> vrrp, const asio::ip::addr
         msg.msg_name = &to6;
         msg.msg_namelen = sizeof to6;
         if (source) {
-            msg.msg_control = control;
-            msg.msg_controllen = CMSG_SPACE(sizeof(in6_pktinfo));
-            cmsghdr* c = CMSG_FIRSTHDR(&msg);
-            c->cmsg_level = IPPROTO_IPV6;
-            c->cmsg_type = IPV6_PKTINFO;
-            c->cmsg_len = CMSG_LEN(sizeof(in6_pktinfo));
             in6_pktinfo info{};
             info.ipi6_ifindex = static_cast<unsigned>(options_.ifindex);
             const auto s = source->to_v6().to_bytes();
             std::memcpy(&info.ipi6_addr, s.data(), s.size());
-            std::memcpy(CMSG_DATA(c), &info, sizeof info);
+            put_control(msg, control, IPPROTO_IPV6, IPV6_PKTINFO, info);
         }
     }
     const ssize_t n = ::sendmsg(descriptor_.native_handle(), &msg, MSG_DONTWAIT);
