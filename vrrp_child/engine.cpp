@@ -120,7 +120,7 @@ EngineConfig make_engine_config(const vigil::config::Config& config) {
     return out;
 }
 
-Engine::Engine(asio::io_context& io) : io_(io), timer_(io), scripts_(io) {
+Engine::Engine(asio::io_context& io) : io_(io), stop_timer_(io), scripts_(io) {
     script_tracker_ = std::make_unique<ScriptTracker>(
         io, scripts_, [this](const std::string& name, bool ok) { on_script(name, ok); });
 }
@@ -155,6 +155,15 @@ bool Engine::open_io() {
     }
     garp_ = std::move(garp.value());
     garp_->set_mac_source([this](int ifindex) { return links_ ? links_->mac(ifindex) : std::nullopt; });
+    auto timer = TimerFd::open(io_, [this] { on_deadline(); });
+    if (!timer) {
+        spdlog::error("timer: {}", timer.error().message);
+        netlink_.reset();
+        links_.reset();
+        garp_.reset();
+        return false;
+    }
+    timer_ = std::move(timer.value());
     return true;
 }
 
@@ -401,22 +410,21 @@ void Engine::execute(const Actions& actions) {
 }
 
 void Engine::schedule() {
-    if (!core_) return;
-    auto next = core_->next_deadline();
-    if (!next) {
-        timer_.cancel();
-        return;
-    }
-    timer_.expires_at(*next);
-    timer_.async_wait([this](const asio::error_code& ec) {
-        if (ec || !core_) return;
-        // An idle MASTER comes here once per advert: the list keeps its capacity from one advert to the next.
-        Actions actions = std::move(spare_);
-        actions.clear();
-        core_->poll(clock_.now(), actions);
-        execute(actions);
-        spare_ = std::move(actions);
-    });
+    if (!core_ || !timer_) return;
+    if (auto next = core_->next_deadline())
+        timer_->arm(*next);
+    else
+        timer_->cancel();
+}
+
+void Engine::on_deadline() {
+    if (!core_ || stopping_) return;
+    // An idle MASTER comes here once per advert: the list keeps its capacity from one advert to the next.
+    Actions actions = std::move(spare_);
+    actions.clear();
+    core_->poll(clock_.now(), actions);
+    execute(actions);
+    spare_ = std::move(actions);
 }
 
 void Engine::perform(const SendAdvert& a) {
@@ -580,7 +588,7 @@ void Engine::stop(std::function<void()> done) {
     if (core_) {
         spdlog::info("stopping: priority 0 adverts, virtual addresses released");
         execute(core_->shutdown(clock_.now()));
-        timer_.cancel();
+        if (timer_) timer_->cancel();
     }
     // notify_stop scripts get a short while to finish before the process exits.
     wait_for_scripts(std::chrono::steady_clock::now() + std::chrono::seconds(2), std::move(done));
@@ -591,8 +599,8 @@ void Engine::wait_for_scripts(std::chrono::steady_clock::time_point deadline, st
         done();
         return;
     }
-    timer_.expires_after(std::chrono::milliseconds(20));
-    timer_.async_wait([this, deadline, done = std::move(done)](const asio::error_code&) mutable {
+    stop_timer_.expires_after(std::chrono::milliseconds(20));
+    stop_timer_.async_wait([this, deadline, done = std::move(done)](const asio::error_code&) mutable {
         wait_for_scripts(deadline, std::move(done));
     });
 }

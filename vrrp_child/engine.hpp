@@ -19,6 +19,7 @@
 #include "vrrp_child/garp.hpp"
 #include "vrrp_child/link_monitor.hpp"
 #include "vrrp_child/socket.hpp"
+#include "vrrp_child/timer_fd.hpp"
 
 namespace vigil::vrrp {
 
@@ -84,7 +85,10 @@ class Engine final : public common::child::Handler {
     void perform(const SendGratuitous& a);
     void perform(const Notify& a);
     void perform(const Transition& a);
+    // Arms the timer at the Core's next deadline, or cancels it.
     void schedule();
+    // The timer expired: the Core's due timers run.
+    void on_deadline();
     int ifindex_of(const std::string& instance, const VirtualAddress& vip);
     void log_drop(const std::string& ifname, const std::string& what);
     void wait_for_scripts(std::chrono::steady_clock::time_point deadline, std::function<void()> done);
@@ -92,7 +96,8 @@ class Engine final : public common::child::Handler {
     asio::io_context& io_;
     common::child::Uplink* uplink_ = nullptr;
     SteadyClock clock_;
-    asio::steady_timer timer_;
+    std::unique_ptr<TimerFd> timer_;  // the Core's next deadline (opened with the netlink client)
+    asio::steady_timer stop_timer_;   // while stopping, polls for notify_stop scripts to end
     common::script::Runner scripts_;
     std::optional<common::netlink::Client> netlink_;
     std::unique_ptr<LinkMonitor> links_;

@@ -299,13 +299,19 @@ Actions Instance::expire(TimerId timer, TimePoint now) {
 void Instance::expire(TimerId timer, TimePoint now, Actions& out) {
     auto& deadline = timers_[static_cast<std::size_t>(timer)];
     if (!deadline || *deadline > now) return;
+    const TimePoint due = *deadline;
     deadline.reset();
     switch (timer) {
-        case TimerId::kAdverTimer:
+        case TimerId::kAdverTimer: {
             if (state_ != State::kMaster) break;
             send_advert(priority_, out);
-            arm(TimerId::kAdverTimer, now + config_.advert_int, out);
+            // One interval after this advert was due, not after this late wake-up: the adverts keep their
+            // cadence (and the runtime's timer repeats without being set again). A wake-up later than a whole
+            // interval starts the cadence again from now.
+            const TimePoint next = due + config_.advert_int;
+            arm(TimerId::kAdverTimer, next > now ? next : now + config_.advert_int, out);
             break;
+        }
         case TimerId::kMasterDownTimer:
             if (state_ != State::kBackup) break;
             if (sync_member_) {

@@ -81,6 +81,23 @@ TEST_CASE("becoming master: addresses, advert, GARP burst, timers, then the noti
     CHECK(all_of<SendAdvert>(later).size() == 1);
 }
 
+TEST_CASE("a master's adverts keep their cadence when it wakes late", "[vrrp][instance]") {
+    Instance i(sim::v3_instance(100));
+    i.start(t0());
+    auto due = *i.next_deadline();
+    i.poll(due);
+    REQUIRE(i.state() == State::kMaster);
+    // Woken 300 ms after the Adver_Timer was due: the next advert is still one interval after the last was
+    // due.
+    auto out = i.poll(due + 1s + 300ms);
+    CHECK(all_of<SendAdvert>(out).size() == 1);
+    CHECK(i.deadline(TimerId::kAdverTimer) == due + 2s);
+    // Woken more than a whole interval late: one advert, and the cadence starts again from that wake-up.
+    out = i.poll(due + 3s + 500ms);
+    CHECK(all_of<SendAdvert>(out).size() == 1);
+    CHECK(i.deadline(TimerId::kAdverTimer) == due + 4s + 500ms);
+}
+
 TEST_CASE("garp_master_refresh repeats while master", "[vrrp][instance]") {
     auto c = sim::v3_instance(255);
     c.garp.master_refresh = 60s;
