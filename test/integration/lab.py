@@ -1,8 +1,11 @@
 """A small lab of network namespaces for vigil's integration tests.
 
 Every name carries a per-run prefix, so parallel runs and leftovers from a crashed run never collide, and
-everything a Lab made (namespaces, processes it started) is removed on exit, even when a test fails.
-Traffic stays inside the namespaces the lab created.
+everything a Lab made (namespaces, processes it started) is removed on exit, even when a test fails. A SIGTERM
+to the test runner ends it through the same cleanup. A runner killed outright (SIGKILL: a CTest timeout) cannot
+clean up, so each lab records its runner (PID and start time) under REGISTRY, and the next Lab removes the
+namespaces, and what runs in them, of any lab whose runner is gone. Traffic stays inside the namespaces the lab
+created.
 
     with Lab() as lab:
         r1 = lab.netns("r1")                  # a namespace with lo up
@@ -15,11 +18,16 @@ Traffic stays inside the namespaces the lab created.
 import os
 import signal
 import subprocess
+import sys
+import threading
 import time
 import uuid
 
 VIGIL_BIN = os.environ.get("VIGIL_BIN", os.path.join(os.path.dirname(__file__), "../../build/bin"))
 VIGIL_SOURCE_DIR = os.environ.get("VIGIL_SOURCE_DIR", os.path.join(os.path.dirname(__file__), "../.."))
+
+
+REGISTRY = os.environ.get("VIGIL_LAB_REGISTRY", "/run/vigil-test-labs")
 
 
 def binary(name):
@@ -37,6 +45,65 @@ def wait_until(predicate, timeout, interval=0.05, what="condition"):
         if time.monotonic() >= deadline:
             raise AssertionError(f"timed out after {timeout} s waiting for {what}")
         time.sleep(interval)
+
+
+def _start_time(pid):
+    """The start time of process `pid` (field 22 of /proc/PID/stat), or None when it does not exist: with the
+    PID, it names one process even after the PID is reused."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return None
+
+
+def _remove_netns(name):
+    """Kills, by PID, whatever runs in namespace `name`, then deletes it."""
+    pids = subprocess.run(["ip", "netns", "pids", name], capture_output=True, text=True).stdout.split()
+    for pid in pids:
+        try:
+            os.kill(int(pid), signal.SIGKILL)
+        except (ProcessLookupError, ValueError):
+            pass
+    subprocess.run(["ip", "netns", "del", name], capture_output=True)
+
+
+def sweep_abandoned():
+    """Removes the namespaces of every lab whose runner has died without closing it; returns their tags. A lab
+    whose runner still lives is left alone, whoever it belongs to."""
+    try:
+        entries = os.listdir(REGISTRY)
+    except FileNotFoundError:
+        return []
+    listed = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout.splitlines()
+    names = [line.split()[0] for line in listed if line.strip()]
+    swept = []
+    for tag in entries:
+        path = os.path.join(REGISTRY, tag)
+        try:
+            with open(path) as f:
+                pid, start = f.read().split()
+        except (OSError, ValueError):
+            continue  # being written (renamed into place when complete), or not ours
+        if _start_time(pid) == start:
+            continue
+        for name in names:
+            if name.startswith(tag + "-"):
+                _remove_netns(name)
+        try:
+            os.unlink(path)
+        except FileNotFoundError:
+            pass
+        swept.append(tag)
+    return swept
+
+
+def _exit_on_sigterm():
+    """A SIGTERM to the runner raises SystemExit, so that `with Lab()` blocks and finally clauses clean up."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, lambda signum, _frame: sys.exit(128 + signum))
 
 
 class Netns:
@@ -75,6 +142,18 @@ class Lab:
         self.namespaces = []
         self.processes = []
         self._veth = 0
+        _exit_on_sigterm()
+        sweep_abandoned()
+        self._register()
+
+    def _register(self):
+        """Records this runner (PID, start time) as the owner of the tag, before any namespace exists."""
+        os.makedirs(REGISTRY, exist_ok=True)
+        self._record = os.path.join(REGISTRY, self.tag)
+        tmp = os.path.join(REGISTRY, f".{self.tag}.tmp")
+        with open(tmp, "w") as f:
+            f.write(f"{os.getpid()} {_start_time(os.getpid())}\n")
+        os.rename(tmp, self._record)
 
     def __enter__(self):
         return self
@@ -138,12 +217,10 @@ class Lab:
                     pass
         for ns in reversed(self.namespaces):
             # Whatever still runs inside (a child that outlived its parent) goes with the namespace.
-            pids = subprocess.run(["ip", "netns", "pids", ns.name], capture_output=True, text=True).stdout.split()
-            for pid in pids:
-                try:
-                    os.kill(int(pid), signal.SIGKILL)
-                except (ProcessLookupError, ValueError):
-                    pass
-            subprocess.run(["ip", "netns", "del", ns.name], capture_output=True)
+            _remove_netns(ns.name)
         self.namespaces.clear()
         self.processes.clear()
+        try:
+            os.unlink(self._record)
+        except FileNotFoundError:
+            pass
