@@ -25,6 +25,10 @@ using common::netlink::success;
 
 constexpr int kIpProtoVrrp = 112;
 constexpr int kVrrpTtl = 255;
+// The IPv4 TOS / IPv6 traffic class of adverts: precedence 6, "internetwork control" (DSCP CS6), the class
+// QoS policies keep for routing protocols, so that adverts are not dropped first on a congested link. The
+// same as keepalived's (0xc0 in both families, seen with tshark).
+constexpr int kVrrpTrafficClass = 0xc0;
 // Larger than any VRRP packet (IPv6 with 255 addresses is 4 KiB) so that only junk can be truncated.
 constexpr std::size_t kReceiveBufferSize = 64 * 1024;
 // Room for IP_PKTINFO + IP_TTL, or IPV6_PKTINFO + IPV6_HOPLIMIT, and SCM_TIMESTAMPNS, with their headers and
@@ -124,6 +128,7 @@ Status VrrpSocket::configure() {
         if (!(s = opt(IPPROTO_IPV6, IPV6_MULTICAST_IF, ifindex, "IPV6_MULTICAST_IF"))) return s;
         if (!(s = opt(IPPROTO_IPV6, IPV6_MULTICAST_HOPS, ttl, "IPV6_MULTICAST_HOPS"))) return s;
         if (!(s = opt(IPPROTO_IPV6, IPV6_UNICAST_HOPS, ttl, "IPV6_UNICAST_HOPS"))) return s;
+        if (!(s = opt(IPPROTO_IPV6, IPV6_TCLASS, kVrrpTrafficClass, "IPV6_TCLASS"))) return s;
         if (!(s = opt(IPPROTO_IPV6, IPV6_MULTICAST_LOOP, off, "IPV6_MULTICAST_LOOP"))) return s;
         if (!(s = opt(IPPROTO_IPV6, IPV6_RECVPKTINFO, on, "IPV6_RECVPKTINFO"))) return s;
         if (!(s = opt(IPPROTO_IPV6, IPV6_RECVHOPLIMIT, on, "IPV6_RECVHOPLIMIT"))) return s;
@@ -306,11 +311,16 @@ Status VrrpSocket::send(std::span<const std::uint8_t> vrrp, const asio::ip::addr
             ++counters_.send_errors;
             return Error{EMSGSIZE, subject() + ": " + std::to_string(vrrp.size()) + " bytes"};
         }
-        // IP_HDRINCL (configure()): version 4, header length 5 words, DF, TTL 255, protocol 112, the source
-        // (0: the kernel picks the interface's, as it would without IP_HDRINCL) and the destination. The
-        // kernel fills in the total length and the header checksum (and leaves the identification 0: DF is
-        // set, an atomic datagram, RFC 6864).
-        const std::uint8_t header[kIpv4HeaderSize] = {0x45, 0, 0, 0, 0, 0, 0x40, 0, kVrrpTtl, kIpProtoVrrp};
+        // IP_HDRINCL (configure()): version 4, header length 5 words, TOS 0xc0, DF, TTL 255, protocol 112,
+        // the source (0: the kernel picks the interface's, as it would without IP_HDRINCL) and the
+        // destination. The kernel fills in the total length and the header checksum (and leaves the
+        // identification 0: DF is set, an atomic datagram, RFC 6864).
+        // clang-format off
+        const std::uint8_t header[kIpv4HeaderSize] = {
+            0x45, kVrrpTrafficClass, 0, 0,  // version, header length; TOS; total length (the kernel's)
+            0, 0, 0x40, 0,                  // identification; DF, fragment offset 0
+            kVrrpTtl, kIpProtoVrrp};        // TTL, protocol; then the checksum, source and destination
+        // clang-format on
         std::memcpy(packet.data(), header, sizeof header);
         if (source) {
             const auto s = source->to_v4().to_bytes();

@@ -2,11 +2,12 @@
 // The raw IP socket of VRRP (protocol 112) on one interface and one family, on an Asio loop.
 //
 // IPv4: joined to 224.0.0.18 on the interface (ip_mreqn), bound to the device, multicast loop off; adverts go
-// out with the IPv4 header send() writes (IP_HDRINCL: TTL 255, DF; to a unicast peer the source also in
-// IP_PKTINFO, for routing); IP_PKTINFO and IP_RECVTTL tell the destination, interface and TTL of what
-// arrives, and SO_TIMESTAMPNS when it arrived. IPv6: joined to ff02::12, hop limits 255, IPV6_RECVPKTINFO and
-// IPV6_RECVHOPLIMIT. The kernel computes no checksum for protocol 112: the bytes handed to send() carry the
-// VRRP checksum the caller computed. Nothing here throws into the loop: errors are returned or counted.
+// out with the IPv4 header send() writes (IP_HDRINCL: TTL 255, TOS 0xc0, DF; to a unicast peer the source
+// also in IP_PKTINFO, for routing); IP_PKTINFO and IP_RECVTTL tell the destination, interface and TTL of what
+// arrives, and SO_TIMESTAMPNS when it arrived. IPv6: joined to ff02::12, hop limits 255, traffic class 0xc0,
+// IPV6_RECVPKTINFO and IPV6_RECVHOPLIMIT. The kernel computes no checksum for protocol 112: the bytes handed
+// to send() carry the VRRP checksum the caller computed. Nothing here throws into the loop: errors are
+// returned or counted.
 
 #include <chrono>
 #include <cstdint>

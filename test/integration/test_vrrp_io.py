@@ -172,7 +172,7 @@ class VrrpIoTest(unittest.TestCase):
 
     def test_ipv4_advert_goes_to_224_0_0_18_with_ttl_255_and_a_good_checksum(self):
         names = ["ip.src", "ip.dst", "ip.ttl", "ip.proto", "vrrp.version", "vrrp.virt_rtr_id",
-                 "vrrp.checksum.status", "ip.checksum.status", "ip.len"]
+                 "vrrp.checksum.status", "ip.checksum.status", "ip.len", "ip.dsfield"]
         cap = self.tshark(self.r2, "ip proto 112", 1, names)
         peer = self.receiver(self.r2, 4)
         own = self.receiver(self.r1, 4, timeout=3)  # multicast loop is off: the sender's host hears nothing
@@ -184,6 +184,8 @@ class VrrpIoTest(unittest.TestCase):
         self.assertEqual(pkt["vrrp.checksum.status"], "1", "tshark: checksum good")
         # vigil writes the IPv4 header (IP_HDRINCL); the kernel fills in its length and checksum.
         self.assertEqual((pkt["ip.checksum.status"], pkt["ip.len"]), ("1", str(20 + 8 + 4)))
+        # TOS 0xc0, precedence "internetwork control" (DSCP CS6), as keepalived's adverts carry.
+        self.assertEqual(pkt["ip.dsfield"], "0xc0")
 
         got = fields(peer.expect(r"^recv ").string)
         self.assertEqual((got["src"], got["dst"], got["ttl"]), (R1_V4, "224.0.0.18", "255"))
@@ -198,21 +200,23 @@ class VrrpIoTest(unittest.TestCase):
 
     def test_ipv4_unicast_advert_leaves_from_the_chosen_source(self):
         self.r1.ip("addr add 10.9.0.50/24 dev eth0")  # unicast_src_ip, a secondary of the interface
-        names = ["ip.src", "ip.dst", "ip.ttl", "vrrp.checksum.status", "ip.checksum.status"]
+        names = ["ip.src", "ip.dst", "ip.ttl", "vrrp.checksum.status", "ip.checksum.status", "ip.dsfield"]
         cap = self.tshark(self.r2, "ip proto 112", 1, names)
         peer = self.receiver(self.r2, 4)
 
         [pkt] = self.captured(cap, names,
                               lambda: self.probe(self.r1, "send", "eth0", 4, R2_V4, "--src", "10.9.0.50"))
         self.assertEqual((pkt["ip.src"], pkt["ip.dst"], pkt["ip.ttl"]), ("10.9.0.50", R2_V4, "255"))
-        self.assertEqual((pkt["vrrp.checksum.status"], pkt["ip.checksum.status"]), ("1", "1"))
+        self.assertEqual((pkt["vrrp.checksum.status"], pkt["ip.checksum.status"], pkt["ip.dsfield"]),
+                         ("1", "1", "0xc0"))
         got = fields(peer.expect(r"^recv ").string)
         self.assertEqual((got["src"], got["dst"], got["ttl"]), ("10.9.0.50", R2_V4, "255"))
 
     def test_ipv6_advert_goes_to_ff02_12_from_the_link_local_with_hop_limit_255(self):
         r1_ll = self.link_local(self.r1)
         self.link_local(self.r2)
-        names = ["ipv6.src", "ipv6.dst", "ipv6.hlim", "ipv6.nxt", "vrrp.version", "vrrp.checksum.status"]
+        names = ["ipv6.src", "ipv6.dst", "ipv6.hlim", "ipv6.nxt", "vrrp.version", "vrrp.checksum.status",
+                 "ipv6.tclass"]
         cap = self.tshark(self.r2, "ip6 proto 112", 1, names)
         peer = self.receiver(self.r2, 6)
 
@@ -221,6 +225,7 @@ class VrrpIoTest(unittest.TestCase):
                          (r1_ll, "ff02::12", "255", "112"))
         self.assertEqual(pkt["vrrp.version"], "3")
         self.assertEqual(pkt["vrrp.checksum.status"], "1")
+        self.assertEqual(int(pkt["ipv6.tclass"], 16), 0xc0, "traffic class CS6, as keepalived's")
         got = fields(peer.expect(r"^recv ").string)
         self.assertEqual((got["src"], got["dst"], got["ttl"]), (r1_ll, "ff02::12", "255"))
         self.assertTrue(0 < int(got["age_us"]) < 1_000_000, got)
