@@ -87,10 +87,17 @@ void TimerFd::wait() {
 }
 
 void TimerFd::on_read(const asio::error_code& ec, std::size_t n) {
-    // EAGAIN never gets here (the read waits for the next event). A count the read does not deliver: the
-    // timerfd was set again (which clears it) after this expiry was queued.
+    // EAGAIN never gets here (the read waits for the next event).
     if (!ec && n == sizeof ticks_ && ticks_ > 0 && next_) {
         const TimePoint fired = *next_ + period_ * static_cast<std::int64_t>(ticks_ - 1);
+        // A count read for a deadline that arm() has since replaced: Asio's immediate read at the end of the
+        // previous callback can succeed (that deadline had passed) and its completion run only after other
+        // handlers of the same wake-up, one of which set the timerfd again. What the kernel now holds is
+        // still to come: the count belongs to no deadline in force.
+        if (std::chrono::steady_clock::now() < fired) {
+            wait();
+            return;
+        }
         if (period_.count() > 0)
             next_ = fired + period_;
         else

@@ -6,6 +6,8 @@
 
 #include <vector>
 
+#include <asio/post.hpp>
+
 using namespace std::chrono_literals;
 using vigil::vrrp::TimePoint;
 using vigil::vrrp::TimerFd;
@@ -108,6 +110,34 @@ TEST_CASE("a repeating TimerFd whose callback sets nothing stops", "[vrrp][timer
     run_for(io, 120ms);
     CHECK(expiries == 2);
     CHECK(!timer->deadline());
+}
+
+TEST_CASE("an expiry read for a deadline replaced since does not fire the new one early", "[vrrp][timer]") {
+    // The callback sets a deadline that has already passed: Asio's read at the end of the callback finds that
+    // expiry at once, and its completion waits behind a handler posted meanwhile, which moves the deadline
+    // 50 ms on. That count belongs to the replaced deadline.
+    asio::io_context io;
+    std::unique_ptr<TimerFd> timer;
+    std::vector<TimePoint> fired;
+    TimePoint later{};
+    auto opened = TimerFd::open(io, [&] {
+        fired.push_back(now());
+        if (fired.size() == 1) {
+            timer->arm(now() - 1ms);
+            asio::post(io, [&] {
+                later = now() + 50ms;
+                timer->arm(later);
+            });
+        } else {
+            io.stop();
+        }
+    });
+    REQUIRE(opened);
+    timer = std::move(opened.value());
+    timer->arm(now() + 5ms);
+    run_for(io, 2000ms);
+    REQUIRE(fired.size() == 2);
+    CHECK(fired[1] >= later);
 }
 
 TEST_CASE("a TimerFd may be destroyed by its own callback", "[vrrp][timer]") {
