@@ -2,7 +2,7 @@
 
 Every name carries a per-run prefix, so parallel runs and leftovers from a crashed run never collide, and
 everything a Lab made (namespaces, processes it started) is removed on exit, even when a test fails. A SIGTERM
-to the test runner ends it through the same cleanup. A runner killed outright (SIGKILL: a CTest timeout) cannot
+to the test runner closes its labs before it ends. A runner killed outright (SIGKILL: a CTest timeout) cannot
 clean up, so each lab records its runner (PID and start time) under REGISTRY, and the next Lab removes the
 namespaces, and what runs in them, of any lab whose runner is gone. Traffic stays inside the namespaces the lab
 created.
@@ -18,7 +18,6 @@ created.
 import os
 import signal
 import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -79,12 +78,14 @@ def sweep_abandoned():
     names = [line.split()[0] for line in listed if line.strip()]
     swept = []
     for tag in entries:
+        if tag.startswith("."):
+            continue  # a record being written (renamed into place when complete)
         path = os.path.join(REGISTRY, tag)
         try:
             with open(path) as f:
                 pid, start = f.read().split()
         except (OSError, ValueError):
-            continue  # being written (renamed into place when complete), or not ours
+            continue  # not a record of ours
         if _start_time(pid) == start:
             continue
         for name in names:
@@ -98,12 +99,28 @@ def sweep_abandoned():
     return swept
 
 
-def _exit_on_sigterm():
-    """A SIGTERM to the runner raises SystemExit, so that `with Lab()` blocks and finally clauses clean up."""
+_open_labs = set()
+
+
+def _on_sigterm(signum, _frame):
+    """Closes every open lab, then dies of the signal as the runner would have. (Not SystemExit: unittest
+    catches it in a test and goes on to the next one.)"""
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second SIGTERM does not cut the cleanup short
+    for lab in list(_open_labs):
+        try:
+            lab.close()
+        except Exception:  # noqa: BLE001 - the rest still gets closed
+            pass
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    os.kill(os.getpid(), signal.SIGTERM)
+
+
+def _close_on_sigterm():
+    """A SIGTERM to the runner (when nothing else handles it) closes its labs before it ends."""
     if threading.current_thread() is not threading.main_thread():
         return
     if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
-        signal.signal(signal.SIGTERM, lambda signum, _frame: sys.exit(128 + signum))
+        signal.signal(signal.SIGTERM, _on_sigterm)
 
 
 class Netns:
@@ -142,17 +159,21 @@ class Lab:
         self.namespaces = []
         self.processes = []
         self._veth = 0
-        _exit_on_sigterm()
+        _close_on_sigterm()
         sweep_abandoned()
         self._register()
+        _open_labs.add(self)
 
     def _register(self):
         """Records this runner (PID, start time) as the owner of the tag, before any namespace exists."""
+        start = _start_time(os.getpid())
+        if start is None:
+            raise RuntimeError("/proc/self/stat is unreadable: a lab record could not be told from a dead one")
         os.makedirs(REGISTRY, exist_ok=True)
         self._record = os.path.join(REGISTRY, self.tag)
         tmp = os.path.join(REGISTRY, f".{self.tag}.tmp")
         with open(tmp, "w") as f:
-            f.write(f"{os.getpid()} {_start_time(os.getpid())}\n")
+            f.write(f"{os.getpid()} {start}\n")
         os.rename(tmp, self._record)
 
     def __enter__(self):
@@ -220,6 +241,7 @@ class Lab:
             _remove_netns(ns.name)
         self.namespaces.clear()
         self.processes.clear()
+        _open_labs.discard(self)
         try:
             os.unlink(self._record)
         except FileNotFoundError:

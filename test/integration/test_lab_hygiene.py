@@ -3,8 +3,8 @@
 a SIGKILLed one (a CTest timeout) leaves them, with the daemons inside still running, and the next Lab removes
 them; a lab whose runner lives is never touched.
 
-Each case starts a runner: a python3 that builds a lab with one namespace and a `sleep` inside it, prints the
-namespace's name and the sleep's PID, and waits.
+Each case starts a runner: a unittest program whose first test builds a lab with one namespace and a `sleep`
+inside it, prints the namespace's name and the sleep's PID, and waits (its second test only prints).
 """
 
 import os
@@ -20,14 +20,23 @@ import lab  # noqa: E402
 from lab import Lab, wait_until  # noqa: E402
 
 RUNNER = f"""
-import sys, time
+import sys, time, unittest
 sys.path.insert(0, {HERE!r})
 from lab import Lab
-with Lab("vh") as lab:
-    ns = lab.netns("a")
-    p = ns.spawn(["sleep", "600"])
-    print(ns.name, p.pid, flush=True)
-    time.sleep(600)
+
+class Runner(unittest.TestCase):
+    def test_1_holds_a_lab(self):
+        lab = Lab("vh")
+        self.addCleanup(lab.close)
+        ns = lab.netns("a")
+        p = ns.spawn(["sleep", "600"])
+        print(ns.name, p.pid, flush=True)
+        time.sleep(600)
+
+    def test_2_after(self):
+        print("the next test ran", flush=True)
+
+unittest.main(argv=["runner"])
 """
 
 
@@ -58,10 +67,11 @@ class LabHygiene(unittest.TestCase):
         if self.ns in namespaces():
             lab._remove_netns(self.ns)
 
-    def test_a_sigtermed_runner_removes_its_namespaces(self):
+    def test_a_sigtermed_runner_removes_its_namespaces_and_ends(self):
         self.runner.send_signal(signal.SIGTERM)
-        self.assertEqual(self.runner.wait(30), 128 + signal.SIGTERM)
+        self.assertEqual(self.runner.wait(30), -signal.SIGTERM, "the runner dies of the signal")
         self.assertNotIn(self.ns, namespaces())
+        self.assertEqual(self.runner.stdout.read(), "", "no test ran after the SIGTERM")
 
     def test_a_sigkilled_runners_namespaces_go_with_the_next_lab(self):
         inside = netns_pids(self.ns)
