@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <spdlog/spdlog.h>
+#include <algorithm>
 #include <set>
 
 #include <google/protobuf/util/time_util.h>
@@ -179,8 +180,34 @@ std::vector<std::string> Engine::prepare(std::uint64_t generation, const vigil::
                 errors.push_back("[" + ic.name + "] track_interface " + t.name +
                                  " does not exist on this host");
     }
-    if (errors.empty()) prepared_ = Prepared{generation, config, std::move(engine)};
+    if (errors.empty()) {
+        warn_foreign_sources(engine);
+        prepared_ = Prepared{generation, config, std::move(engine)};
+    }
     return errors;
+}
+
+void Engine::warn_foreign_sources(const EngineConfig& engine) {
+    if (!netlink_) return;
+    std::optional<std::vector<common::netlink::AddressInfo>> local;
+    for (const auto& ic : engine.instances) {
+        if (!ic.unicast_src) continue;
+        if (!local) {
+            auto listed = netlink_->list_addresses();
+            if (!listed) return;  // no verdict without the list; the adverts go out either way
+            local = std::move(listed.value());
+        }
+        const auto want = to_asio(*ic.unicast_src);
+        const bool ours =
+            std::any_of(local->begin(), local->end(),
+                        [&](const common::netlink::AddressInfo& a) { return a.address == want; });
+        // The kernel sends an advert from any source (IP_HDRINCL), as keepalived's: nothing else would say.
+        if (!ours)
+            spdlog::warn(
+                "[{}] unicast_src_ip {} is not an address of this host: adverts still go out with it as "
+                "their source",
+                ic.name, ic.unicast_src->to_string());
+    }
 }
 
 void Engine::commit(std::uint64_t generation) {

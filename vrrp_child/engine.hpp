@@ -69,6 +69,8 @@ class Engine final : public common::child::Handler {
     void sync_sockets();
     // Opens the socket of one interface and family unless it is open; false (logged) when that fails.
     bool open_socket(const std::string& ifname, bool ipv6, bool unicast_only);
+    // Logs a warning for each unicast_src_ip that is not an address of this host.
+    void warn_foreign_sources(const EngineConfig& engine);
     // Tells each instance its primary address (the interface's first IPv4, or IPv6 link-local).
     void set_primary_addresses();
     // Reports the current link state of every interface the instances use or track.

@@ -98,6 +98,23 @@ class VrrpRestart(VrrpCase):
         self.assertFalse(cap.fields("vrrp && vrrp.prio == 0", "ip.src"), "no priority-0 advert: not a stop")
         self.assert_reaches(vl, VIP, "r1")
 
+    def test_a_unicast_src_ip_this_host_lacks_is_warned_about(self):
+        # r1 runs vigil in both variants; the check needs one daemon only.
+        if self.VARIANT != "vigil":
+            self.skipTest("the vigil variant covers it")
+        vl = self.lab(routers=2)
+
+        def unicast(name, vrid, src, vip):
+            return instance(name=name, vrid=vrid, priority=200, advert_int=0.2, vips=(vip,),
+                            extra=[f"unicast_src_ip {src}", "unicast_peer {", "    192.0.2.2", "}"])
+
+        self.start(vl, "r1", config(unicast("VI_FOREIGN", 51, "198.51.100.7", "192.0.2.100/24") +
+                                    unicast("VI_OWN", 52, "192.0.2.1", "192.0.2.101/24")))
+        vl.wait_holder(VIP, "r1", START + master_down_interval(200, 0.2) + MARGIN)
+        log = vl.daemon_log("r1")
+        self.assertIn("[VI_FOREIGN] unicast_src_ip 198.51.100.7 is not an address of this host", log)
+        self.assertNotIn("[VI_OWN] unicast_src_ip", log)
+
 
 variants(globals(), VrrpRestart, only=("vigil", "mixed"))
 
