@@ -122,6 +122,12 @@ EngineConfig make_engine_config(const vigil::config::Config& config) {
 }
 
 Engine::Engine(asio::io_context& io) : io_(io), stop_timer_(io), scripts_(io) {
+    if (auto loop = EventLoop::open(io)) {
+        loop_ = std::move(loop.value());
+        if (!loop_->nested()) spdlog::debug("event loop: inside Asio's (the slower mode)");
+    } else {
+        spdlog::error("event loop: {}", loop.error().message);
+    }
     script_tracker_ = std::make_unique<ScriptTracker>(
         io, scripts_, [this](const std::string& name, bool ok) { on_script(name, ok); });
 }
@@ -132,8 +138,16 @@ void Engine::start(common::child::Uplink& uplink) {
     uplink_ = &uplink;
 }
 
+void Engine::run(asio::io_context& io) {
+    if (loop_)
+        loop_->run();
+    else
+        io.run();
+}
+
 bool Engine::open_io() {
     if (netlink_) return true;
+    if (!loop_) return false;  // logged at start
     auto client = common::netlink::Client::open();
     if (!client) {
         spdlog::error("netlink: {}", client.error().message);
@@ -156,7 +170,7 @@ bool Engine::open_io() {
     }
     garp_ = std::move(garp.value());
     garp_->set_mac_source([this](int ifindex) { return links_ ? links_->mac(ifindex) : std::nullopt; });
-    auto timer = TimerFd::open(io_, [this] { on_deadline(); });
+    auto timer = TimerFd::open(*loop_, [this] { on_deadline(); });
     if (!timer) {
         spdlog::error("timer: {}", timer.error().message);
         netlink_.reset();
@@ -290,7 +304,7 @@ bool Engine::open_socket(const std::string& ifname, bool ipv6, bool unicast_only
     o.ifname = ifname;
     o.ipv6 = ipv6;
     o.join_multicast = !unicast_only;
-    auto sock = VrrpSocket::open(io_, o);
+    auto sock = VrrpSocket::open(*loop_, o);
     if (!sock) {
         spdlog::error("{}: VRRP socket: {}", ifname, sock.error().message);
         return false;
@@ -417,19 +431,21 @@ void Engine::execute(const Actions& actions) {
         std::visit(
             [this](const auto& a) {
                 using T = std::decay_t<decltype(a)>;
-                if constexpr (std::is_same_v<T, SendAdvert>)
+                if constexpr (std::is_same_v<T, SendAdvert>) {
                     perform(a);
-                else if constexpr (std::is_same_v<T, AddAddresses>)
-                    perform_addresses(a.instance, a.addresses, true);
-                else if constexpr (std::is_same_v<T, RemoveAddresses>)
-                    perform_addresses(a.instance, a.addresses, false);
-                else if constexpr (std::is_same_v<T, SendGratuitous>)
-                    perform(a);
-                else if constexpr (std::is_same_v<T, Notify>)
-                    perform(a);
-                else if constexpr (std::is_same_v<T, Transition>)
-                    perform(a);
-                // ArmTimer / CancelTimer: the Core keeps its deadlines; schedule() follows next_deadline().
+                } else if constexpr (std::is_same_v<T, ArmTimer> || std::is_same_v<T, CancelTimer>) {
+                    // The Core keeps its deadlines; schedule() follows next_deadline().
+                } else {
+                    // What follows may start work on the Asio loop (netlink, the parent, scripts): when this
+                    // runs from the EventLoop's own callbacks, Asio runs before the loop waits again.
+                    if (loop_) loop_->wake_asio();
+                    if constexpr (std::is_same_v<T, AddAddresses>)
+                        perform_addresses(a.instance, a.addresses, true);
+                    else if constexpr (std::is_same_v<T, RemoveAddresses>)
+                        perform_addresses(a.instance, a.addresses, false);
+                    else
+                        perform(a);  // SendGratuitous, Notify, Transition
+                }
             },
             action);
     }

@@ -16,6 +16,7 @@
 #include "common/script/script_runner.hpp"
 #include "proto/config.pb.h"
 #include "vrrp_child/core.hpp"
+#include "vrrp_child/event_loop.hpp"
 #include "vrrp_child/garp.hpp"
 #include "vrrp_child/link_monitor.hpp"
 #include "vrrp_child/socket.hpp"
@@ -49,6 +50,8 @@ class Engine final : public common::child::Handler {
     void fill_status(vigil::ipc::Status& status) override;
     void on_peer_message(const vigil::ipc::Envelope& envelope) override;
     void stop(std::function<void()> done) override;
+    // The EventLoop with Asio's loop inside it (vrrp_child/event_loop.hpp).
+    void run(asio::io_context& io) override;
 
   private:
     struct Prepared {
@@ -96,6 +99,7 @@ class Engine final : public common::child::Handler {
     void wait_for_scripts(std::chrono::steady_clock::time_point deadline, std::function<void()> done);
 
     asio::io_context& io_;
+    std::unique_ptr<EventLoop> loop_;  // the timer's and the sockets' (before them: they leave it first)
     common::child::Uplink* uplink_ = nullptr;
     SteadyClock clock_;
     std::unique_ptr<TimerFd> timer_;  // the Core's next deadline (opened with the netlink client)

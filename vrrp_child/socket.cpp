@@ -72,26 +72,25 @@ void guarded(F&& f) {
 
 }  // namespace
 
-Result<std::unique_ptr<VrrpSocket>> VrrpSocket::open(asio::io_context& io, const SocketOptions& options) {
+Result<std::unique_ptr<VrrpSocket>> VrrpSocket::open(EventLoop& loop, const SocketOptions& options) {
     const int family = options.ipv6 ? AF_INET6 : AF_INET;
     const int fd = ::socket(family, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, kIpProtoVrrp);
     if (fd < 0) return os_error(errno, fmt::format("[{}] VRRP socket", options.ifname));
-    std::unique_ptr<VrrpSocket> socket(new VrrpSocket(io, fd, options));
+    std::unique_ptr<VrrpSocket> socket(new VrrpSocket(loop, fd, options));
     if (Status s = socket->configure(); !s) return s.error();
     return socket;
 }
 
-VrrpSocket::VrrpSocket(asio::io_context& io, int fd, SocketOptions options)
-    : descriptor_(io, fd), options_(std::move(options)), buffer_(kReceiveBufferSize) {}
+VrrpSocket::VrrpSocket(EventLoop& loop, int fd, SocketOptions options)
+    : loop_(loop), fd_(fd), options_(std::move(options)), buffer_(kReceiveBufferSize) {}
 
 VrrpSocket::~VrrpSocket() {
-    *alive_ = false;
-    asio::error_code ignored;
-    descriptor_.close(ignored);
+    if (started_) loop_.remove(fd_);
+    ::close(fd_);
 }
 
 Status VrrpSocket::configure() {
-    const int fd = descriptor_.native_handle();
+    const int fd = fd_;
     const std::string subject = fmt::format("[{}] VRRP socket", options_.ifname);
     auto opt = [&](int level, int name, const auto& value, const char* what) {
         return set_option(fd, level, name, value, fmt::format("{}: {}", subject, what));
@@ -151,45 +150,36 @@ asio::ip::address VrrpSocket::group() const {
 void VrrpSocket::start(ReceiveHandler on_receive, DropHandler on_drop) {
     on_receive_ = std::move(on_receive);
     on_drop_ = std::move(on_drop);
-    arm();
-}
-
-void VrrpSocket::arm() {
-    descriptor_.async_wait(
-        asio::posix::stream_descriptor::wait_read, [this, alive = alive_](const asio::error_code& ec) {
-            if (!*alive || ec == asio::error::operation_aborted) return;
-            if (ec) {
-                spdlog::error("[{}] VRRP socket: wait failed: {}", options_.ifname, ec.message());
-                return;
-            }
-            drain();
-            if (*alive) arm();
-        });
-}
-
-void VrrpSocket::drain() {
-    const auto alive = alive_;
-    while (*alive) {
-        sockaddr_storage name{};
-        alignas(cmsghdr) std::uint8_t control[kControlSize];
-        iovec iov{buffer_.data(), buffer_.size()};
-        msghdr msg{};
-        msg.msg_name = &name;
-        msg.msg_namelen = sizeof name;
-        msg.msg_iov = &iov;
-        msg.msg_iovlen = 1;
-        msg.msg_control = control;
-        msg.msg_controllen = sizeof control;
-        const ssize_t n = ::recvmsg(descriptor_.native_handle(), &msg, MSG_DONTWAIT);
-        if (n < 0) {
-            if (errno == EAGAIN || errno == EINTR) return;
-            ++counters_.receive_errors;
-            spdlog::warn("[{}] VRRP socket: recvmsg: {}", options_.ifname, std::strerror(errno));
-            return;
-        }
-        receive_one(msg.msg_flags, static_cast<std::size_t>(n), &name, msg.msg_controllen ? control : nullptr,
-                    msg.msg_controllen);
+    if (started_) return;
+    if (auto s = loop_.add(fd_, [this] { receive(); }); !s) {
+        spdlog::error("[{}] VRRP socket: {}", options_.ifname, s.error().message);
+        return;
     }
+    started_ = true;
+}
+
+void VrrpSocket::receive() {
+    // One datagram per call: the loop is level-triggered and calls again while more are queued, so the usual
+    // wake-up (one advert) costs one recvmsg and no read that finds nothing.
+    sockaddr_storage name{};
+    alignas(cmsghdr) std::uint8_t control[kControlSize];
+    iovec iov{buffer_.data(), buffer_.size()};
+    msghdr msg{};
+    msg.msg_name = &name;
+    msg.msg_namelen = sizeof name;
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof control;
+    const ssize_t n = ::recvmsg(fd_, &msg, MSG_DONTWAIT);
+    if (n < 0) {
+        if (errno == EAGAIN || errno == EINTR) return;
+        ++counters_.receive_errors;
+        spdlog::warn("[{}] VRRP socket: recvmsg: {}", options_.ifname, std::strerror(errno));
+        return;
+    }
+    receive_one(msg.msg_flags, static_cast<std::size_t>(n), &name, msg.msg_controllen ? control : nullptr,
+                msg.msg_controllen);
 }
 
 void VrrpSocket::drop(const std::string& reason) {
@@ -356,7 +346,7 @@ Status VrrpSocket::send(std::span<const std::uint8_t> vrrp, const asio::ip::addr
             put_control(msg, control, IPPROTO_IPV6, IPV6_PKTINFO, info);
         }
     }
-    const ssize_t n = ::sendmsg(descriptor_.native_handle(), &msg, MSG_DONTWAIT);
+    const ssize_t n = ::sendmsg(fd_, &msg, MSG_DONTWAIT);
     if (n < 0) {
         const int err = errno;  // before formatting, which may change errno
         ++counters_.send_errors;

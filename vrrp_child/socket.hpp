@@ -1,5 +1,5 @@
 #pragma once
-// The raw IP socket of VRRP (protocol 112) on one interface and one family, on an Asio loop.
+// The raw IP socket of VRRP (protocol 112) on one interface and one family, read from vigil-vrrp's EventLoop.
 //
 // IPv4: joined to 224.0.0.18 on the interface (ip_mreqn), bound to the device, multicast loop off; adverts go
 // out with the IPv4 header send() writes (IP_HDRINCL: TTL 255, TOS 0xc0, DF; to a unicast peer the source
@@ -19,12 +19,11 @@
 #include <string>
 #include <vector>
 
-#include <asio/io_context.hpp>
 #include <asio/ip/address.hpp>
-#include <asio/posix/stream_descriptor.hpp>
 
 #include "common/netlink/client.hpp"
 #include "common/netlink/result.hpp"
+#include "vrrp_child/event_loop.hpp"
 
 namespace vigil::vrrp {
 
@@ -71,7 +70,7 @@ class VrrpSocket {
     using DropHandler = std::function<void(const std::string& reason)>;
 
     // Opens and configures the socket. Needs CAP_NET_RAW.
-    static Result<std::unique_ptr<VrrpSocket>> open(asio::io_context& io, const SocketOptions& options);
+    static Result<std::unique_ptr<VrrpSocket>> open(EventLoop& loop, const SocketOptions& options);
 
     ~VrrpSocket();
     VrrpSocket(const VrrpSocket&) = delete;
@@ -96,21 +95,21 @@ class VrrpSocket {
     const SocketCounters& counters() const { return counters_; }
 
   private:
-    VrrpSocket(asio::io_context& io, int fd, SocketOptions options);
+    VrrpSocket(EventLoop& loop, int fd, SocketOptions options);
     Status configure();
-    void arm();
-    void drain();
+    void receive();
     void receive_one(int flags_received, std::size_t length, const void* name, const void* control,
                      std::size_t control_length);
     void drop(const std::string& reason);
 
-    asio::posix::stream_descriptor descriptor_;
+    EventLoop& loop_;
+    int fd_;
+    bool started_ = false;
     SocketOptions options_;
     ReceiveHandler on_receive_;
     DropHandler on_drop_;
     SocketCounters counters_;
     std::vector<std::uint8_t> buffer_;
-    std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
 // The address VRRP sends from when unicast_src_ip is not set (RFC 5798 5.1.1.1, 5.1.2.1): the interface's

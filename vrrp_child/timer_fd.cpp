@@ -21,21 +21,21 @@ timespec to_timespec(std::chrono::nanoseconds ns) {
 
 }  // namespace
 
-common::netlink::Result<std::unique_ptr<TimerFd>> TimerFd::open(asio::io_context& io, Callback on_expiry) {
+common::netlink::Result<std::unique_ptr<TimerFd>> TimerFd::open(EventLoop& loop, Callback on_expiry) {
     const int fd = ::timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
     if (fd < 0) return common::netlink::os_error(errno, "timerfd_create");
-    std::unique_ptr<TimerFd> timer(new TimerFd(io, fd, std::move(on_expiry)));
-    timer->wait();
+    std::unique_ptr<TimerFd> timer(new TimerFd(loop, fd, std::move(on_expiry)));
+    if (auto s = loop.add(fd, [t = timer.get()] { t->on_readable(); }); !s) return s.error();
     return timer;
 }
 
-TimerFd::TimerFd(asio::io_context& io, int fd, Callback on_expiry)
-    : descriptor_(io, fd), on_expiry_(std::move(on_expiry)) {}
+TimerFd::TimerFd(EventLoop& loop, int fd, Callback on_expiry)
+    : loop_(loop), fd_(fd), on_expiry_(std::move(on_expiry)) {}
 
 TimerFd::~TimerFd() {
     *alive_ = false;
-    asio::error_code ignored;
-    descriptor_.close(ignored);
+    loop_.remove(fd_);
+    ::close(fd_);
 }
 
 void TimerFd::arm(TimePoint at) {
@@ -62,7 +62,7 @@ void TimerFd::set(std::optional<TimePoint> at, std::chrono::nanoseconds period) 
         spec.it_interval = to_timespec(period);
     }
     ++settime_calls_;
-    if (::timerfd_settime(descriptor_.native_handle(), TFD_TIMER_ABSTIME, &spec, nullptr) < 0) {
+    if (::timerfd_settime(fd_, TFD_TIMER_ABSTIME, &spec, nullptr) < 0) {
         // Only a bad descriptor or value gets here; the loop keeps running on the other events.
         spdlog::error("timerfd_settime: {}", std::strerror(errno));
         next_.reset();
@@ -75,45 +75,31 @@ void TimerFd::set(std::optional<TimePoint> at, std::chrono::nanoseconds period) 
     touched_ = true;
 }
 
-void TimerFd::wait() {
-    // A read, not async_wait: Asio (1.22) re-registers the descriptor with epoll_ctl for every async_wait,
-    // but a read is first tried at once (a failed read of the timerfd costs less) and then waits for the
-    // event.
-    descriptor_.async_read_some(asio::buffer(&ticks_, sizeof ticks_),
-                                [this, alive = alive_](const asio::error_code& ec, std::size_t n) {
-                                    if (!*alive || ec == asio::error::operation_aborted) return;
-                                    on_read(ec, n);
-                                });
-}
-
-void TimerFd::on_read(const asio::error_code& ec, std::size_t n) {
-    // EAGAIN never gets here (the read waits for the next event).
-    if (!ec && n == sizeof ticks_ && ticks_ > 0 && next_) {
-        const TimePoint fired = *next_ + period_ * static_cast<std::int64_t>(ticks_ - 1);
-        // A count read for a deadline that arm() has since replaced: Asio's immediate read at the end of the
-        // previous callback can succeed (that deadline had passed) and its completion run only after other
-        // handlers of the same wake-up, one of which set the timerfd again. What the kernel now holds is
-        // still to come: the count belongs to no deadline in force.
-        if (std::chrono::steady_clock::now() < fired) {
-            wait();
-            return;
-        }
-        if (period_.count() > 0)
-            next_ = fired + period_;
-        else
-            next_.reset();
-        fired_ = fired;
-        touched_ = false;
-        auto alive = alive_;  // the callback may destroy this timer
-        if (on_expiry_) on_expiry_();
-        if (!*alive) return;
-        fired_.reset();
-        // A repeating timerfd that the callback neither armed nor cancelled would wake the loop for nothing.
-        if (!touched_ && next_) set(std::nullopt, std::chrono::nanoseconds{0});
-    } else if (ec) {
-        spdlog::error("timerfd read: {}", ec.message());
+void TimerFd::on_readable() {
+    std::uint64_t ticks = 0;
+    const ssize_t n = ::read(fd_, &ticks, sizeof ticks);
+    if (n < 0) {
+        // EAGAIN: another callback of the same wake-up set the timerfd again, which resets its count. The
+        // loop calls again when the new deadline comes.
+        if (errno != EAGAIN && errno != EINTR) spdlog::error("timerfd read: {}", std::strerror(errno));
+        return;
     }
-    wait();
+    if (n != sizeof ticks || ticks == 0 || !next_) return;
+    // The count is the kernel's for the setting in force (timerfd_settime resets it): the first of them was
+    // next_, the later ones a period apart.
+    const TimePoint fired = *next_ + period_ * static_cast<std::int64_t>(ticks - 1);
+    if (period_.count() > 0)
+        next_ = fired + period_;
+    else
+        next_.reset();
+    fired_ = fired;
+    touched_ = false;
+    auto alive = alive_;  // the callback may destroy this timer
+    if (on_expiry_) on_expiry_();
+    if (!*alive) return;
+    fired_.reset();
+    // A repeating timerfd that the callback neither armed nor cancelled would wake the loop for nothing.
+    if (!touched_ && next_) set(std::nullopt, std::chrono::nanoseconds{0});
 }
 
 }  // namespace vigil::vrrp

@@ -1,5 +1,5 @@
 #pragma once
-// The engine's one deadline, on a timerfd of its own read through the Asio loop.
+// The engine's one deadline, on a timerfd of its own, read straight from vigil-vrrp's EventLoop.
 //
 // An idle MASTER's Adver_Timer comes round at the same distance every time. A deadline set from inside the
 // expiry callback is armed to repeat at that distance (the timerfd's it_interval), so the next arm() asks
@@ -16,11 +16,9 @@
 #include <memory>
 #include <optional>
 
-#include <asio/io_context.hpp>
-#include <asio/posix/stream_descriptor.hpp>
-
 #include "common/netlink/result.hpp"
 #include "vrrp_child/clock.hpp"
+#include "vrrp_child/event_loop.hpp"
 
 namespace vigil::vrrp {
 
@@ -28,9 +26,9 @@ class TimerFd {
   public:
     using Callback = std::function<void()>;
 
-    // A CLOCK_MONOTONIC timerfd (the clock of std::chrono::steady_clock) on `io`; `on_expiry` runs on the
-    // loop when an armed deadline is reached, never before it.
-    static common::netlink::Result<std::unique_ptr<TimerFd>> open(asio::io_context& io, Callback on_expiry);
+    // A CLOCK_MONOTONIC timerfd (the clock of std::chrono::steady_clock) on `loop`, which must outlive it;
+    // `on_expiry` runs on the loop when an armed deadline is reached, never before it.
+    static common::netlink::Result<std::unique_ptr<TimerFd>> open(EventLoop& loop, Callback on_expiry);
 
     ~TimerFd();
     TimerFd(const TimerFd&) = delete;
@@ -47,19 +45,18 @@ class TimerFd {
     std::uint64_t settime_calls() const { return settime_calls_; }
 
   private:
-    TimerFd(asio::io_context& io, int fd, Callback on_expiry);
-    void wait();
-    void on_read(const asio::error_code& ec, std::size_t n);
+    TimerFd(EventLoop& loop, int fd, Callback on_expiry);
+    void on_readable();
     void set(std::optional<TimePoint> at, std::chrono::nanoseconds period);
 
-    asio::posix::stream_descriptor descriptor_;
+    EventLoop& loop_;
+    int fd_;
     Callback on_expiry_;
     std::optional<TimePoint> next_;       // the kernel's next expiry
     std::chrono::nanoseconds period_{0};  // its it_interval; 0 for one-shot
     std::optional<TimePoint> fired_;      // the expiry being delivered, while on_expiry_ runs
     bool touched_ = false;                // arm() or cancel() was called since the callback began
     std::uint64_t settime_calls_ = 0;
-    std::uint64_t ticks_ = 0;  // the timerfd's expiry count, read into
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 

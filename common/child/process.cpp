@@ -103,7 +103,7 @@ int run_loop(const ChildSpec& spec, const ChildArguments& args) {
     };
     signals.async_wait(on_signal);
     runtime.start();
-    io.run();
+    handler->run(io);
     return runtime.exit_status().value_or(kExitFailure);
 }
 

@@ -51,6 +51,9 @@ class Handler {
     virtual void on_peer_message(const vigil::ipc::Envelope& envelope) { (void)envelope; }
     // Stop in order (release addresses, send priority-0 adverts...), then call `done` (from the loop).
     virtual void stop(std::function<void()> done) { done(); }
+    // Runs `io` until it is stopped or out of work. A handler that waits on descriptors of its own beside
+    // Asio's (vigil-vrrp's EventLoop) runs its loop here, with Asio's inside it.
+    virtual void run(asio::io_context& io) { io.run(); }
 };
 
 // The protocol engine of a child over one channel; no process-wide effects, so tests drive it in-process over

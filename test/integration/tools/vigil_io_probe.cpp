@@ -160,7 +160,10 @@ int cmd_send(asio::io_context& io, netlink::Client& nl, const Args& a) {
     if (auto s = a.option("src"); !s.empty()) source = asio::ip::make_address(s);
     if (!source) source = vrrp::interface_source_address(nl, link.value().ifindex, ipv6);
     if (!source) return fail("no source address on " + a.positional[1]);
-    auto socket = vrrp::VrrpSocket::open(io, {link.value().ifindex, link.value().name, ipv6, true});
+    auto loop = vrrp::EventLoop::open(io);
+    if (!loop) return fail(loop.error().message);
+    auto socket =
+        vrrp::VrrpSocket::open(*loop.value(), {link.value().ifindex, link.value().name, ipv6, true});
     if (!socket) return fail(socket.error().message);
     const auto vip = asio::ip::make_address(a.option("vip", ipv6 ? "fd00:99::100" : "10.99.0.100"));
     const auto bytes = advert(*source, destination, vip);
@@ -176,8 +179,10 @@ int cmd_recv(asio::io_context& io, netlink::Client& nl, const Args& a) {
     if (a.positional.size() < 3) return fail("usage: recv IFNAME 4|6 [--count N] [--timeout S]");
     auto link = nl.link(a.positional[1]);
     if (!link) return fail(link.error().message);
-    auto socket =
-        vrrp::VrrpSocket::open(io, {link.value().ifindex, link.value().name, a.positional[2] == "6", true});
+    auto loop = vrrp::EventLoop::open(io);
+    if (!loop) return fail(loop.error().message);
+    auto socket = vrrp::VrrpSocket::open(
+        *loop.value(), {link.value().ifindex, link.value().name, a.positional[2] == "6", true});
     if (!socket) return fail(socket.error().message);
     const int wanted = std::stoi(a.option("count", "1"));
     int got = 0;
@@ -201,7 +206,7 @@ int cmd_recv(asio::io_context& io, netlink::Client& nl, const Args& a) {
         },
         [](const std::string& reason) { say("drop " + reason); });
     say("ready");
-    io.run();
+    loop.value()->run();
     return status;
 }
 
