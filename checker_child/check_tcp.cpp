@@ -37,12 +37,13 @@ asio::awaitable<CheckResult> TcpCheck::run() {
     }
     asio::ip::tcp::socket socket(executor);
     Deadline deadline(executor, timeout_, [&socket] { close_quietly(socket); });
-    const std::error_code ec = co_await connect_tcp(socket, target_);
+    const std::error_code ec = co_await connect_tcp(socket, target_, Handshake::kHalfOpen);
     CheckResult result{!ec, ec ? describe_error(ec) : "connected", {}};
     if (deadline.expired()) result = CheckResult{false, deadline.reason(), {}};
     if (socket.is_open()) {
-        // Abortive close (RST), as HAProxy's checks do: an orderly one costs a FIN exchange with the real
-        // server and leaves a TIME_WAIT socket here for a minute, per check.
+        // Abortive close (RST), as HAProxy's checks do: it ends the half-open handshake before the server
+        // builds a connection, where an orderly close would cost a FIN exchange and leave a TIME_WAIT socket
+        // here for a minute, per check.
         std::error_code ignored;
         socket.set_option(asio::socket_base::linger(true, 0), ignored);
         close_quietly(socket);

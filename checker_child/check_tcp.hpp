@@ -1,5 +1,7 @@
 #pragma once
-// TCP_CHECK: the real server is up when a TCP connection to it completes within connect_timeout.
+// TCP_CHECK: the real server is up when it answers a TCP connect with a SYN-ACK within connect_timeout. The
+// check never completes the handshake (SYN, SYN-ACK, RST, as HAProxy's TCP checks): the server's application
+// never sees a connection, and its kernel never builds one (net_util.hpp, skip_final_ack).
 
 #include <optional>
 
@@ -11,7 +13,7 @@ namespace vigil::check {
 class TcpCheck : public Check {
   public:
     TcpCheck(ConnectTarget target, Duration timeout);
-    // Connects, then drops the connection at once with a RST (no FIN exchange, no TIME_WAIT left behind).
+    // Connects half-open, then drops the connection at once with a RST (no FIN exchange, no TIME_WAIT).
     // A target without bindto, bind_port or bind_if goes through the loop's TcpProber (checker_child/
     // tcp_prober.hpp), which reuses disconnected sockets; the others connect a socket of their own.
     asio::awaitable<CheckResult> run() override;

@@ -1,6 +1,10 @@
 #include "checker_child/net_util.hpp"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
+
+#include <cerrno>
 
 #include <cctype>
 #include <cstdio>
@@ -70,12 +74,22 @@ std::error_code open_and_bind(Socket& socket, const asio::ip::address& remote, c
 
 }  // namespace
 
-asio::awaitable<std::error_code> connect_tcp(asio::ip::tcp::socket& socket, const ConnectTarget& target) {
+int skip_final_ack(int fd) {
+    const int seconds = 1;  // any value > 0; on a socket that connects only "> 0" matters
+    return ::setsockopt(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &seconds, sizeof seconds) == 0 ? 0 : errno;
+}
+
+asio::awaitable<std::error_code> connect_tcp(asio::ip::tcp::socket& socket, const ConnectTarget& target,
+                                             Handshake handshake) {
     std::error_code ec;
     const auto remote = parse_address(target.ip, ec);
     if (ec) co_return ec;
     ec = open_and_bind<asio::ip::tcp::socket, asio::ip::tcp::endpoint>(socket, remote, target);
     if (ec) co_return ec;
+    if (handshake == Handshake::kHalfOpen) {
+        if (const int err = skip_final_ack(socket.native_handle()))
+            co_return std::error_code(err, std::system_category());
+    }
     co_await socket.async_connect(asio::ip::tcp::endpoint(remote, target.port),
                                   asio::redirect_error(asio::use_awaitable, ec));
     co_return ec;

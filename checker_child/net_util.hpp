@@ -45,9 +45,25 @@ std::string describe_error(const std::error_code& ec);
 // Parses an IPv4 or IPv6 address (an IPv6 one may carry %scope); the error explains a bad one.
 asio::ip::address parse_address(const std::string& text, std::error_code& ec);
 
+// How far connect_tcp takes the handshake.
+enum class Handshake {
+    kFull,      // SYN, SYN-ACK, ACK: a connection the server's application accepts (HTTP, SMTP)
+    kHalfOpen,  // SYN, SYN-ACK, then the caller's RST: see skip_final_ack (TCP_CHECK)
+};
+
 // Opens `socket` for the target's address family, binds it as the target says and connects. Returns the error
 // (empty on success).
-asio::awaitable<std::error_code> connect_tcp(asio::ip::tcp::socket& socket, const ConnectTarget& target);
+asio::awaitable<std::error_code> connect_tcp(asio::ip::tcp::socket& socket, const ConnectTarget& target,
+                                             Handshake handshake = Handshake::kFull);
+
+// Makes the TCP socket `fd` hold back the last ACK of its handshake: connect() still completes when the
+// SYN-ACK arrives, but the ACK waits on the delayed-ACK timer (up to 200 ms), and a disconnect before then
+// sends a RST in its place. The server's kernel drops its half-open request on that RST, so its application
+// never accepts a connection and the server never builds one (SYN, SYN-ACK, RST: HAProxy's TCP checks).
+// What a check learns is unchanged: a connect() succeeds on the SYN-ACK alone. TCP_DEFER_ACCEPT on a socket
+// that connects does exactly this (tcp_rcv_synsent_state_process), and unlike TCP_QUICKACK it survives the
+// disconnect that readies the socket for its next connect. Returns errno, or 0.
+int skip_final_ack(int fd);
 
 // Opens and binds a UDP socket for the target and connects it (so ICMP errors come back as recv errors).
 std::error_code open_udp(asio::ip::udp::socket& socket, const ConnectTarget& target);

@@ -66,6 +66,9 @@ TcpProber::Sock* TcpProber::take(bool v6, int& error) {
         error = errno;
         return nullptr;
     }
+    // Set once: it holds across the disconnects that ready the socket for its next check. Should it ever
+    // fail, the check still works, with a full handshake.
+    [[maybe_unused]] const int half_open = skip_final_ack(fd);
     auto* s = new Sock{fd, v6, nullptr};
     epoll_event ev{};
     ev.events = EPOLLOUT | EPOLLET;  // EPOLLERR and EPOLLHUP always

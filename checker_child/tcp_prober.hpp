@@ -10,6 +10,10 @@
 // (creating, registering and closing a socket per check would cost a third of the check). That epoll set is
 // one descriptor on the loop's own epoll, so the loop wakes once for any number of completions.
 //
+// The sockets hold back the handshake's last ACK (skip_final_ack in net_util.hpp): the connect completes on
+// the SYN-ACK, and the disconnect's RST ends the server's half-open request, so the server never builds a
+// connection for a check (SYN, SYN-ACK, RST).
+//
 // A socket is disconnected with connect(AF_UNSPEC): TCP's disconnect sends a RST when connected and leaves
 // the socket in CLOSE, ready to connect again, with ECONNRESET pending (read, so cleared, at once).
 // epoll reports what a socket's state is when epoll_wait runs, so an event from a socket's previous use
