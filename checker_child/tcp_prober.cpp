@@ -22,8 +22,9 @@ struct TcpProber::Sock {
     TcpProber::Probe* probe = nullptr;  // the check it serves now, or none while idle
     Sock* prev = nullptr;               // in TcpProber's list of sockets in use
     Sock* next = nullptr;
-    std::uint64_t uses = 0;       // checks it has served: an event read before a newer use is not for it
-    bool failed_at_once = false;  // its connect() failed: the timer entry reports it, not its epoll events
+    std::uint64_t uses = 0;          // checks it has served: an event read before a newer use is not for it
+    bool failed_at_once = false;     // its connect() failed: the timer entry reports it, not its epoll events
+    asio::ip::tcp::endpoint remote;  // of the current or last check
 };
 
 asio::execution_context::id TcpProber::id;
@@ -69,7 +70,9 @@ TcpProber::Sock* TcpProber::take(bool v6, int& error) {
     // Set once: it holds across the disconnects that ready the socket for its next check. Should it ever
     // fail, the check still works, with a full handshake.
     [[maybe_unused]] const int half_open = skip_final_ack(fd);
-    auto* s = new Sock{fd, v6, nullptr};
+    auto* s = new Sock;
+    s->fd = fd;
+    s->v6 = v6;
     epoll_event ev{};
     ev.events = EPOLLOUT | EPOLLET;  // EPOLLERR and EPOLLHUP always
     ev.data.ptr = s;
@@ -101,13 +104,14 @@ void TcpProber::start(Probe& probe, const asio::ip::tcp::endpoint& remote, Durat
     probe.done_ = std::move(done);
     probe.limit_ = timeout;
     sock->probe = &probe;
+    sock->remote = remote;
     const int rc = ::connect(sock->fd, remote.data(), static_cast<socklen_t>(remote.size()));
     if (rc != 0 && errno != EINPROGRESS) {
         // Refused at once (or no route): reported from the loop, as every other outcome.
         const int err = errno;
         sock->failed_at_once = true;
         probe.timeout_.set([this, sock, err] {
-            if (sock->probe) finish(*sock, CheckResult{false, error_text(err), {}}, false);
+            if (sock->probe) finish(*sock, CheckResult{false, error_text(err), {}}, Left::kFailed);
         });
         TimerWheel::of(executor).arm(probe.timeout_, TimerWheel::Clock::now(), executor);
         return;
@@ -116,7 +120,7 @@ void TcpProber::start(Probe& probe, const asio::ip::tcp::endpoint& remote, Durat
     probe.timeout_.set([this, sock] {
         if (sock->probe)
             finish(*sock, CheckResult{false, "timeout after " + format_duration(sock->probe->limit_), {}},
-                   true);  // still connecting: the disconnect leaves an error to clear
+                   Left::kOpen);  // still connecting
     });
     TimerWheel::of(executor).arm(probe.timeout_, TimerWheel::Clock::now() + timeout, executor);
     watch();
@@ -160,12 +164,10 @@ void TcpProber::on_events() {
             if (!sock->probe || sock->uses != uses[i] || sock->failed_at_once) continue;
             const auto ev = events[i].events;
             if (ev & (EPOLLERR | EPOLLHUP)) {
-                int err = 0;
-                socklen_t len = sizeof err;
-                ::getsockopt(sock->fd, SOL_SOCKET, SO_ERROR, &err, &len);
-                finish(*sock, CheckResult{false, err ? error_text(err) : "connection closed", {}}, false);
+                const auto [err, left] = read_failure(*sock);
+                finish(*sock, CheckResult{false, err ? error_text(err) : "connection closed", {}}, left);
             } else if (ev & EPOLLOUT) {
-                finish(*sock, CheckResult{true, "connected", {}}, true);
+                finish(*sock, CheckResult{true, "connected", {}}, Left::kOpen);
             }
         }
     } while (n == 256);
@@ -176,14 +178,30 @@ void TcpProber::on_events() {
     if (open_ > idle()) watch();
 }
 
-void TcpProber::finish(Sock& sock, CheckResult result, bool connected) {
+std::pair<int, TcpProber::Left> TcpProber::read_failure(Sock& sock) {
+    // The socket layer still says "connecting" and TCP says CLOSE: connect() then returns the pending error,
+    // clears it and resets the socket for its next use (__inet_stream_connect's sock_error path), where
+    // getsockopt and a disconnect would take two calls. ECONNABORTED: there was no error, only the close.
+    if (::connect(sock.fd, sock.remote.data(), static_cast<socklen_t>(sock.remote.size())) != 0) {
+        const int err = errno;
+        if (err != EALREADY && err != EINPROGRESS && err != EISCONN)
+            return {err == ECONNABORTED ? 0 : err, Left::kReset};
+    }
+    // Not failed after all (connected, or still connecting): its error as it stands, and the disconnect.
+    int err = 0;
+    socklen_t len = sizeof err;
+    ::getsockopt(sock.fd, SOL_SOCKET, SO_ERROR, &err, &len);
+    return {err, Left::kOpen};
+}
+
+void TcpProber::finish(Sock& sock, CheckResult result, Left left) {
     Probe& probe = *sock.probe;
     sock.probe = nullptr;
     probe.sock_ = nullptr;
     probe.timeout_.cancel();
     unlink_busy(sock);
     Done done = std::move(probe.done_);
-    recycle(&sock, connected);
+    recycle(&sock, left);
     // The callback may destroy the probe (its check ending); nothing of it is touched after.
     done(result);
 }
@@ -213,29 +231,24 @@ void TcpProber::cancel(Probe& probe) {
     probe.timeout_.cancel();
     unlink_busy(*sock);
     // Whatever state the connect reached, the disconnect below ends it.
-    recycle(sock, true);
+    recycle(sock, Left::kOpen);
 }
 
-void TcpProber::recycle(Sock* sock, bool connected) {
+void TcpProber::recycle(Sock* sock, Left left) {
     auto& idle = sock->v6 ? idle_v6_ : idle_v4_;
-    int error = 0;
-    socklen_t len = sizeof error;
     bool keep = !shut_down_ && idle_v4_.size() + idle_v6_.size() < max_idle_;
-    if (keep) {
-        // Even a socket whose connect failed needs the disconnect: until then the socket layer still
-        // thinks it is connecting, and the next connect() fails with ECONNABORTED. A disconnect from
-        // ESTABLISHED or SYN_SENT leaves ECONNRESET pending, which the next result must not read; a failed
-        // connect's error was read already.
+    if (keep && left != Left::kReset) {
+        // From ESTABLISHED, the RST that ends a half-open check; from SYN_SENT, the end of the attempt; after
+        // a connect() that failed at once, a reset that leaves nothing of it behind.
         sockaddr unspec{};
         unspec.sa_family = AF_UNSPEC;
-        keep = ::connect(sock->fd, &unspec, sizeof unspec) == 0 &&
-               (!connected || ::getsockopt(sock->fd, SOL_SOCKET, SO_ERROR, &error, &len) == 0);
+        keep = ::connect(sock->fd, &unspec, sizeof unspec) == 0;
     }
     if (keep) {
         idle.push_back(sock);
         return;
     }
-    if (connected) {
+    if (left == Left::kOpen) {
         // Abortive close (RST), as HAProxy's checks do: no FIN exchange, no TIME_WAIT left here.
         linger l{1, 0};
         ::setsockopt(sock->fd, SOL_SOCKET, SO_LINGER, &l, sizeof l);

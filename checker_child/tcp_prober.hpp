@@ -5,8 +5,8 @@
 // epoll_ctl to re-arm the socket, then connect(AF_UNSPEC) and getsockopt to disconnect and clear the
 // socket's error for reuse) and a coroutine with its frames. The prober keeps its sockets in an epoll set of
 // its own, each registered once (edge-triggered, for as long as the socket lives): a check is connect(),
-// the event, and connect(AF_UNSPEC) (a RST) with the getsockopt that clears it, or for a refused connect
-// just the getsockopt that reads the refusal. Disconnected sockets wait in an idle list for the next check
+// the event, and connect(AF_UNSPEC) (a RST), or for a refused connect a second connect() that reads the
+// refusal and resets the socket. Disconnected sockets wait in an idle list for the next check
 // (creating, registering and closing a socket per check would cost a third of the check). That epoll set is
 // one descriptor on the loop's own epoll, so the loop wakes once for any number of completions.
 //
@@ -15,13 +15,16 @@
 // connection for a check (SYN, SYN-ACK, RST).
 //
 // A socket is disconnected with connect(AF_UNSPEC): TCP's disconnect sends a RST when connected and leaves
-// the socket in CLOSE, ready to connect again, with ECONNRESET pending (read, so cleared, at once).
-// epoll reports what a socket's state is when epoll_wait runs, so an event from a socket's previous use
+// the socket in CLOSE, ready to connect again, with ECONNRESET pending, which the next connect() clears
+// (tcp_connect_init) before anything reads it. A refused connect's error is read with a second connect(),
+// which also resets the socket (read_failure). So a check costs connect() and one more system call, either
+// way. epoll reports what a socket's state is when epoll_wait runs, so an event from a socket's previous use
 // never passes for the next connect's.
 
 #include <asio.hpp>
 #include <cstddef>
 #include <functional>
+#include <utility>
 #include <vector>
 
 #include "checker_child/check_result.hpp"
@@ -78,13 +81,20 @@ class TcpProber : public asio::execution_context::service {
     void shutdown() override;
     // Reports a failure that left `probe` without a socket, from the loop.
     void fail_soon(Probe& probe, int err, const asio::any_io_executor& executor, Done done);
+    // What a finished probe leaves its socket needing before the next connect.
+    enum class Left {
+        kOpen,    // connected, or still connecting: a disconnect (a RST when connected)
+        kFailed,  // its connect() failed at once: a disconnect, to reset the socket layer's state
+        kReset,   // its connect failed, read by read_failure: nothing
+    };
     void watch();
     void on_events();
-    // Ends the probe on `sock` with `result`; `connected`: the socket reached ESTABLISHED (or may have).
-    void finish(Sock& sock, CheckResult result, bool connected);
-    // Puts `sock` back in the idle list (disconnected, its error cleared) or closes it. `connected`: it is
-    // connected or connecting (not failed with its error read).
-    void recycle(Sock* sock, bool connected);
+    // The error of `sock`'s failed connect, and whether reading it left the socket ready for reuse.
+    std::pair<int, Left> read_failure(Sock& sock);
+    // Ends the probe on `sock` with `result`.
+    void finish(Sock& sock, CheckResult result, Left left);
+    // Puts `sock` back in the idle list (disconnected) or closes it.
+    void recycle(Sock* sock, Left left);
     Sock* take(bool v6, int& error);
     void link_busy(Sock* sock);
     void unlink_busy(Sock& sock);
