@@ -13,7 +13,9 @@ This kernel has no IPVS: vigil-checker reports the backend unavailable and keeps
 measured (programming IPVS is benchmark (a), in the VM).
   - accepted: test/bench/accept_listener.c (compiled here with cc -O2) listens on all N ports and accepts and
     closes every connection from one epoll loop; its own CPU is reported so that a listener starving the checker
-    would show.
+    would show. vigil's TCP_CHECK is half-open (SYN, SYN-ACK, RST): the listener's kernel answers every SYN
+    and its accept count stays at 0, except for the checks whose RST came more than the 200 ms of the
+    delayed-ACK timer after their SYN-ACK (a checker that falls behind: the ACK then goes out first).
   - refused: no listener; every check gets a RST (connection refused), so every real server is down and is
     checked every delay_loop like a live one.
 The listeners sit in their own namespace, so their N ports cannot collide with the checker's ephemeral ports
@@ -331,7 +333,10 @@ host; in the VM, at most half of keepalived's CPU per check.
 
 Both benchmarks point the checks at listeners behind a veth pair on the same machine. veth delivers a packet in
 the sender's context, so the CPU figures of the checker process also hold the listener's side of each handshake
-(its SYN processing, the accept queue), which on a real network would be spent on the real servers. On the host,
+(its SYN processing, and for a completed connection the accept queue), which on a real network would be spent
+on the real servers. vigil's TCP_CHECK is half-open since 2026-12-03 (SYN, SYN-ACK, RST, as HAProxy's TCP
+checks): the listeners accept nothing from it ("accepted/s" counts only checks whose RST came more than 200 ms
+after their SYN-ACK, when the ACK had gone out first). On the host,
 `--steer` moves that side to the other CPU (RPS on the listener's interface, the checker pinned to CPU 0); the
 inter-processor interrupt each packet then costs (an MSR write trapped by this machine's hypervisor) is billed to
 the sender instead, so neither row is the cost on a real network: they bracket it.

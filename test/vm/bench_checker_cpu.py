@@ -13,7 +13,9 @@ after the other, never together, in the guest's root namespace:
   - vigil: `vigild -C` (the parent and vigil-checker, which programs IPVS as it would in production);
   - keepalived: `keepalived -n -l -G -C` (checker only, logging to a file; -G: the guest has no syslog). Its
     checker child's pid comes from its -c pid file.
-Variants: "accepted" (the listener runs) and "refused" (it is stopped: every connect meets a RST, every real
+Variants: "accepted" (the listener runs: every SYN is answered. keepalived's checks complete the handshake and
+the listener accepts them; vigil's stop at the SYN-ACK, half-open, so the listener accepts none of them) and
+"refused" (it is stopped: every connect meets a RST, every real
 server goes down and is then checked every delay_loop like a live one). The order of the two daemons alternates
 between variants and between runs.
 
