@@ -8,9 +8,11 @@ TcpCheck::TcpCheck(ConnectTarget target, Duration timeout) : target_(std::move(t
     if (!target_.bindto.empty() || !target_.bind_if.empty() || target_.bind_port != 0) return;
     std::error_code ec;
     const auto address = parse_address(target_.ip, ec);
-    // A link-local IPv6 target binds the socket to its interface at connect, and a disconnect does not undo
-    // that: such a socket is not one to reuse for another target, so these checks take the general path.
-    if (ec || (address.is_v6() && (address.to_v6().scope_id() != 0 || address.to_v6().is_link_local())))
+    // A link-local IPv6 target binds the socket to its interface at connect, and a v4-mapped one switches
+    // the socket to IPv4's operations; a disconnect undoes neither. Such a socket is not one to reuse for
+    // another target, so these checks take the general path.
+    if (ec || (address.is_v6() && (address.to_v6().scope_id() != 0 || address.to_v6().is_link_local() ||
+                                   address.to_v6().is_v4_mapped())))
         return;
     remote_.emplace(address, target_.port);
 }

@@ -1,7 +1,8 @@
 #pragma once
 // TCP_CHECK: the real server is up when it answers a TCP connect with a SYN-ACK within connect_timeout. The
-// check never completes the handshake (SYN, SYN-ACK, RST, as HAProxy's TCP checks): the server's application
-// never sees a connection, and its kernel never builds one (net_util.hpp, skip_final_ack).
+// check does not complete the handshake (SYN, SYN-ACK, RST, as HAProxy's TCP checks): the server's
+// application does not see a connection, and its kernel does not build one (net_util.hpp, skip_final_ack:
+// unless the checker reads the SYN-ACK more than 200 ms late).
 
 #include <optional>
 

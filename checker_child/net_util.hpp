@@ -59,7 +59,8 @@ asio::awaitable<std::error_code> connect_tcp(asio::ip::tcp::socket& socket, cons
 // Makes the TCP socket `fd` hold back the last ACK of its handshake: connect() still completes when the
 // SYN-ACK arrives, but the ACK waits on the delayed-ACK timer (up to 200 ms), and a disconnect before then
 // sends a RST in its place. The server's kernel drops its half-open request on that RST, so its application
-// never accepts a connection and the server never builds one (SYN, SYN-ACK, RST: HAProxy's TCP checks).
+// does not accept a connection and the server does not build one (SYN, SYN-ACK, RST: HAProxy's TCP checks);
+// only a caller more than 200 ms late lets the ACK go out first.
 // What a check learns is unchanged: a connect() succeeds on the SYN-ACK alone. TCP_DEFER_ACCEPT on a socket
 // that connects does exactly this (tcp_rcv_synsent_state_process), and unlike TCP_QUICKACK it survives the
 // disconnect that readies the socket for its next connect. Returns errno, or 0.

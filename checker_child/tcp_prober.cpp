@@ -178,16 +178,48 @@ void TcpProber::on_events() {
     if (open_ > idle()) watch();
 }
 
+namespace {
+
+// The errors a failed TCP connect leaves on its socket (tcp_reset, the ICMP errors, the retransmission
+// timeout). Any other error of a connect() may have come before the socket was looked at (a security
+// module's EACCES or EPERM, say): the old error may still be pending and the socket still "connecting".
+bool is_connect_outcome(int err) {
+    switch (err) {
+        case ECONNREFUSED:
+        case ECONNRESET:
+        case ECONNABORTED:
+        case ETIMEDOUT:
+        case EHOSTUNREACH:
+        case ENETUNREACH:
+        case EHOSTDOWN:
+        case ENETDOWN:
+        case ENONET:
+        case EPROTO:
+            return true;
+        default:
+            return false;
+    }
+}
+
+}  // namespace
+
 std::pair<int, TcpProber::Left> TcpProber::read_failure(Sock& sock) {
     // The socket layer still says "connecting" and TCP says CLOSE: connect() then returns the pending error,
     // clears it and resets the socket for its next use (__inet_stream_connect's sock_error path), where
     // getsockopt and a disconnect would take two calls. ECONNABORTED: there was no error, only the close.
     if (::connect(sock.fd, sock.remote.data(), static_cast<socklen_t>(sock.remote.size())) != 0) {
         const int err = errno;
-        if (err != EALREADY && err != EINPROGRESS && err != EISCONN)
-            return {err == ECONNABORTED ? 0 : err, Left::kReset};
+        if (is_connect_outcome(err)) return {err == ECONNABORTED ? 0 : err, Left::kReset};
+        // Refused before the socket was looked at: read the error as it stands, and disconnect.
+        if (err != EALREADY && err != EINPROGRESS && err != EISCONN) {
+            int pending = 0;
+            socklen_t len = sizeof pending;
+            ::getsockopt(sock.fd, SOL_SOCKET, SO_ERROR, &pending, &len);
+            return {pending ? pending : err, Left::kFailed};
+        }
     }
-    // Not failed after all (connected, or still connecting): its error as it stands, and the disconnect.
+    // Not failed after all: connected (0, EISCONN), still connecting (EALREADY), or this connect() has just
+    // started a new attempt (EINPROGRESS). Its error as it stands, and the disconnect that ends it.
     int err = 0;
     socklen_t len = sizeof err;
     ::getsockopt(sock.fd, SOL_SOCKET, SO_ERROR, &err, &len);
@@ -239,7 +271,8 @@ void TcpProber::recycle(Sock* sock, Left left) {
     bool keep = !shut_down_ && idle_v4_.size() + idle_v6_.size() < max_idle_;
     if (keep && left != Left::kReset) {
         // From ESTABLISHED, the RST that ends a half-open check; from SYN_SENT, the end of the attempt; after
-        // a connect() that failed at once, a reset that leaves nothing of it behind.
+        // a failure read with getsockopt, the reset of a socket layer that may still say "connecting" (the
+        // next connect() would fail with ECONNABORTED; after a connect() that failed at once, only caution).
         sockaddr unspec{};
         unspec.sa_family = AF_UNSPEC;
         keep = ::connect(sock->fd, &unspec, sizeof unspec) == 0;
@@ -273,6 +306,9 @@ void TcpProber::shutdown() {
         s->probe->prober_ = nullptr;
         s->probe->done_ = nullptr;
         s->probe->timeout_.cancel();
+        // A RST, not a FIN: one that completes a held-back handshake would hand the server a connection.
+        linger l{1, 0};
+        ::setsockopt(s->fd, SOL_SOCKET, SO_LINGER, &l, sizeof l);
         ::close(s->fd);
         delete s;
     }

@@ -88,7 +88,7 @@ class TcpProber : public asio::execution_context::service {
     // What a finished probe leaves its socket needing before the next connect.
     enum class Left {
         kOpen,    // connected, or still connecting: a disconnect (a RST when connected)
-        kFailed,  // its connect() failed at once: a disconnect, to reset the socket layer's state
+        kFailed,  // its connect() failed at once, or its failure was read with getsockopt: a disconnect
         kReset,   // its connect failed, read by read_failure: nothing
     };
     void watch();

@@ -27,7 +27,8 @@ After the last real server's first check (vigilctl status shows every one checke
 a further warm-up, over a window of --seconds:
   - checks per second actually performed: the TCP connections the checker's namespace opened (Tcp ActiveOpens
     in /proc/PID/net/snmp of vigil-checker, which counts every connect(), refused or not), and for "accepted"
-    the connections the listener accepted;
+    the connections the listener accepted (none, but for half-open checks whose RST came more than 200 ms
+    after their SYN-ACK);
   - vigil-checker's CPU share: utime+stime from /proc/PID/stat (10 ms ticks) and the run time in
     /proc/PID/schedstat, over the wall time, with the same for vigild (which does nothing per check) and the
     listener;

@@ -21,11 +21,13 @@ between variants and between runs.
 
 For each daemon and variant, after --warmup seconds, over --window seconds of the guest's clock (/proc/uptime):
   - checks done: Tcp ActiveOpens of the guest's root namespace (/proc/net/snmp), which only the measured daemon
-    uses at that time, and for "accepted" the listener's accept count;
+    uses at that time, and for "accepted" the listener's accept count (keepalived's completed connections;
+    vigil's half-open checks are not accepted, unless one reads its SYN-ACK more than 200 ms late);
   - CPU of the checker process (vigil-checker; keepalived's checker child): utime+stime from /proc/PID/stat
     (10 ms ticks) and run time from /proc/PID/schedstat; per check = CPU / checks done. The listener's kernel
-    side of each handshake runs in the checker's context (veth delivers in the sender's context), for both
-    daemons alike;
+    side of each handshake runs in the checker's context (veth delivers in the sender's context). That side
+    is what the two daemons ask of a real server: a connection built, queued and torn down by keepalived's
+    checks, a SYN answered and a RST by vigil's half-open ones;
   - private memory (Private_Clean + Private_Dirty of /proc/PID/smaps_rollup) and VmRSS of that process, and of
     the daemon's parent (vigild; keepalived's parent).
 Emulation speed follows the host's load, which moves absolute numbers; the two daemons of one variant run

@@ -171,17 +171,6 @@ TEST_CASE("TCP_CHECK ends at the SYN-ACK: the server's application never gets a 
     CHECK(accept_all(io, acceptor) == 0);
 }
 
-TEST_CASE("TCP_CHECK with bind options ends at the SYN-ACK too") {
-    asio::io_context io;
-    tcp::acceptor acceptor(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
-    auto target = loopback(acceptor.local_endpoint().port());
-    target.bindto = "127.0.0.1";
-    TcpCheck check(target, 2s);
-    REQUIRE(run_check(io, check).ok);
-    std::this_thread::sleep_for(kPastDelayedAck);
-    CHECK(accept_all(io, acceptor) == 0);
-}
-
 TEST_CASE("TCP_CHECK reuses one pooled socket, and each check reports only its own outcome") {
     asio::io_context io;
     tcp::acceptor acceptor(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
@@ -207,7 +196,30 @@ TEST_CASE("TCP_CHECK reuses one pooled socket, and each check reports only its o
     CHECK(accept_all(io, acceptor) == 0);
 }
 
-TEST_CASE("TCP_CHECK with bind options uses its own socket, not the pool") {
+TEST_CASE("TCP_CHECK over IPv6 reuses its pooled socket through a refusal, each check with its own outcome") {
+    asio::io_context io;
+    tcp::acceptor acceptor(io, tcp::endpoint(asio::ip::make_address("::1"), 0));
+    uint16_t closed = 0;
+    {
+        tcp::acceptor probe(io, tcp::endpoint(asio::ip::make_address("::1"), 0));
+        closed = probe.local_endpoint().port();
+    }
+    TcpCheck up(loopback(acceptor.local_endpoint().port(), "::1"), 2s);
+    TcpCheck refused(loopback(closed, "::1"), 2s);
+    auto& pool = TcpProber::of(io.get_executor());
+    for (int round = 0; round < 2; ++round) {
+        CHECK(run_check(io, up).ok);
+        const auto r = run_check(io, refused);
+        CHECK_FALSE(r.ok);
+        CHECK(r.reason == "connection refused");
+        CHECK(pool.idle() == 1);
+    }
+    CHECK(run_check(io, up).ok);
+    std::this_thread::sleep_for(kPastDelayedAck);
+    CHECK(accept_all(io, acceptor) == 0);
+}
+
+TEST_CASE("TCP_CHECK with bind options uses its own socket, not the pool, and ends at the SYN-ACK too") {
     asio::io_context io;
     tcp::acceptor acceptor(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
     auto target = loopback(acceptor.local_endpoint().port());
@@ -215,6 +227,8 @@ TEST_CASE("TCP_CHECK with bind options uses its own socket, not the pool") {
     TcpCheck check(target, 2s);
     REQUIRE(run_check(io, check).ok);
     CHECK(TcpProber::of(io.get_executor()).idle() == 0);
+    std::this_thread::sleep_for(kPastDelayedAck);
+    CHECK(accept_all(io, acceptor) == 0);
 }
 
 TEST_CASE("TCP_CHECK binds to bindto and bind_port") {
