@@ -5,7 +5,6 @@
 #include <sys/socket.h>
 
 #include <cctype>
-#include <cerrno>
 #include <cstdio>
 
 namespace vigil::check {
@@ -73,9 +72,9 @@ std::error_code open_and_bind(Socket& socket, const asio::ip::address& remote, c
 
 }  // namespace
 
-int skip_final_ack(int fd) {
+void skip_final_ack(int fd) {
     const int seconds = 1;  // any value > 0; on a socket that connects only "> 0" matters
-    return ::setsockopt(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &seconds, sizeof seconds) == 0 ? 0 : errno;
+    ::setsockopt(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &seconds, sizeof seconds);
 }
 
 asio::awaitable<std::error_code> connect_tcp(asio::ip::tcp::socket& socket, const ConnectTarget& target,
@@ -85,10 +84,7 @@ asio::awaitable<std::error_code> connect_tcp(asio::ip::tcp::socket& socket, cons
     if (ec) co_return ec;
     ec = open_and_bind<asio::ip::tcp::socket, asio::ip::tcp::endpoint>(socket, remote, target);
     if (ec) co_return ec;
-    if (handshake == Handshake::kHalfOpen) {
-        // Should it ever fail, the check still works, with a full handshake (as the prober's sockets do).
-        [[maybe_unused]] const int half_open = skip_final_ack(socket.native_handle());
-    }
+    if (handshake == Handshake::kHalfOpen) skip_final_ack(socket.native_handle());
     co_await socket.async_connect(asio::ip::tcp::endpoint(remote, target.port),
                                   asio::redirect_error(asio::use_awaitable, ec));
     co_return ec;

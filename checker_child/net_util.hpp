@@ -63,8 +63,9 @@ asio::awaitable<std::error_code> connect_tcp(asio::ip::tcp::socket& socket, cons
 // only a caller more than 200 ms late lets the ACK go out first.
 // What a check learns is unchanged: a connect() succeeds on the SYN-ACK alone. TCP_DEFER_ACCEPT on a socket
 // that connects does exactly this (tcp_rcv_synsent_state_process), and unlike TCP_QUICKACK it survives the
-// disconnect that readies the socket for its next connect. Returns errno, or 0.
-int skip_final_ack(int fd);
+// disconnect that readies the socket for its next connect. Best effort: should it fail, the check still
+// works, with a full handshake.
+void skip_final_ack(int fd);
 
 // Opens and binds a UDP socket for the target and connects it (so ICMP errors come back as recv errors).
 std::error_code open_udp(asio::ip::udp::socket& socket, const ConnectTarget& target);

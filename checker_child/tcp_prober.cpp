@@ -67,9 +67,7 @@ TcpProber::Sock* TcpProber::take(bool v6, int& error) {
         error = errno;
         return nullptr;
     }
-    // Set once: it holds across the disconnects that ready the socket for its next check. Should it ever
-    // fail, the check still works, with a full handshake.
-    [[maybe_unused]] const int half_open = skip_final_ack(fd);
+    skip_final_ack(fd);  // set once: it holds across the disconnects that ready the socket for its next check
     auto* s = new Sock;
     s->fd = fd;
     s->v6 = v6;

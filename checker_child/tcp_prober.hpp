@@ -11,8 +11,8 @@
 // one descriptor on the loop's own epoll, so the loop wakes once for any number of completions.
 //
 // The sockets hold back the handshake's last ACK (skip_final_ack in net_util.hpp): the connect completes on
-// the SYN-ACK, and the disconnect's RST ends the server's half-open request, so the server never builds a
-// connection for a check (SYN, SYN-ACK, RST).
+// the SYN-ACK, and the disconnect's RST ends the server's half-open request, so the server does not build a
+// connection for a check (SYN, SYN-ACK, RST), unless the loop reads the SYN-ACK more than 200 ms late.
 //
 // A socket is disconnected with connect(AF_UNSPEC): TCP's disconnect sends a RST when connected and leaves
 // the socket in CLOSE, ready to connect again, with ECONNRESET pending, which the next connect() clears

@@ -20,9 +20,9 @@ using asio::ip::tcp;
 
 namespace {
 
-uint16_t free_port_then_closed() {
+uint16_t free_port_then_closed(const std::string& ip = "127.0.0.1") {
     asio::io_context io;
-    tcp::acceptor a(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+    tcp::acceptor a(io, tcp::endpoint(asio::ip::make_address(ip), 0));
     return a.local_endpoint().port();  // closed when `a` goes: nothing listens there
 }
 
@@ -199,13 +199,8 @@ TEST_CASE("TCP_CHECK reuses one pooled socket, and each check reports only its o
 TEST_CASE("TCP_CHECK over IPv6 reuses its pooled socket through a refusal, each check with its own outcome") {
     asio::io_context io;
     tcp::acceptor acceptor(io, tcp::endpoint(asio::ip::make_address("::1"), 0));
-    uint16_t closed = 0;
-    {
-        tcp::acceptor probe(io, tcp::endpoint(asio::ip::make_address("::1"), 0));
-        closed = probe.local_endpoint().port();
-    }
     TcpCheck up(loopback(acceptor.local_endpoint().port(), "::1"), 2s);
-    TcpCheck refused(loopback(closed, "::1"), 2s);
+    TcpCheck refused(loopback(free_port_then_closed("::1"), "::1"), 2s);
     auto& pool = TcpProber::of(io.get_executor());
     for (int round = 0; round < 2; ++round) {
         CHECK(run_check(io, up).ok);
