@@ -92,7 +92,6 @@ void TimerWheel::on_timer() {
                                                          std::chrono::duration_cast<Clock::duration>(kTick));
     // Take what is due first, then fire: a callback may arm or cancel any entry, including those taken.
     // After a stall longer than a turn every slot is looked at once.
-    List due;
     std::uint64_t t = processed_ + 1;
     for (std::size_t i = 0; t <= now && i < kSlots && size_ > 0; ++t, ++i) {
         List& slot = slots_[t % kSlots];
@@ -100,14 +99,19 @@ void TimerWheel::on_timer() {
             Entry* next = e->next_;
             if (e->tick_ <= now) {
                 unlink(*e);
-                link(due, *e);
+                link(due_, *e);
             }
             e = next;
         }
     }
     processed_ = std::max(processed_, now);
-    while (!due.empty()) {
-        Entry& e = *due.head.next_;
+    if (!fire_posted_) fire_due();
+}
+
+void TimerWheel::fire_due() {
+    fire_posted_ = false;
+    for (std::size_t n = 0; n < kBatch && !due_.empty(); ++n) {
+        Entry& e = *due_.head.next_;
         unlink(e);
         e.wheel_ = nullptr;
         --size_;
@@ -117,10 +121,21 @@ void TimerWheel::on_timer() {
             fire();
         }
     }
+    if (!due_.empty() && timer_) {
+        // The rest after whatever the loop has ready (the completions of the checks just started).
+        fire_posted_ = true;
+        asio::post(timer_->get_executor(), [this] { fire_due(); });
+        return;
+    }
     schedule();
 }
 
 void TimerWheel::shutdown() {
+    while (!due_.empty()) {
+        Entry& e = *due_.head.next_;
+        unlink(e);
+        e.wheel_ = nullptr;
+    }
     for (auto& slot : slots_) {
         while (!slot.empty()) {
             Entry& e = *slot.head.next_;

@@ -7,6 +7,12 @@
 // time). Here arming and cancelling are O(1) list operations on an intrusive entry, and the loop's timer is
 // set once per 10 ms tick that has work. A deadline fires at the first tick boundary at or after it: up to
 // 10 ms late, never early, which no check interval or timeout notices.
+//
+// A wakeup fires at most kBatch entries, then lets the loop run before the next kBatch. A loop that fell
+// behind (a stall, or more checks due than one core runs) otherwise starts every overdue check before it
+// reads the completions of any: at 50,000 TCP checks a second that held SYN-ACKs past the 200 ms after
+// which the kernel completes a held-back handshake (the server then accepts the check), and kept thousands
+// of sockets in flight.
 
 #include <asio.hpp>
 #include <chrono>
@@ -25,6 +31,7 @@ class TimerWheel : public asio::execution_context::service {
     static constexpr std::chrono::milliseconds kTick{10};
     static constexpr std::size_t kSlots =
         1024;  // 10.24 s around the wheel; later deadlines wait in their slot
+    static constexpr std::size_t kBatch = 256;  // entries fired before the loop gets a turn
 
     // One timer. The owner keeps it alive while it is armed (its destructor cancels it); not movable.
     class Entry {
@@ -79,8 +86,12 @@ class TimerWheel : public asio::execution_context::service {
     void shutdown() override;
     void schedule();
     void on_timer();
+    // Fires up to kBatch entries of due_, then posts itself again or sets the timer.
+    void fire_due();
 
     std::vector<List> slots_;
+    List due_;                  // due and not yet fired, in deadline order; still armed (cancel unlinks)
+    bool fire_posted_ = false;  // fire_due() is posted to the loop
     std::optional<asio::steady_timer> timer_;
     std::optional<std::uint64_t> timer_tick_;  // the tick the loop's timer is set for
     std::uint64_t processed_ = 0;              // every tick up to this one has fired

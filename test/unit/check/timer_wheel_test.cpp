@@ -78,3 +78,34 @@ TEST_CASE("timer wheel: a callback may arm an entry already due and cancel one t
     CHECK(third == 0);
     CHECK(wheel.size() == 0);
 }
+
+TEST_CASE("timer wheel: a wakeup fires a batch, lets the loop run, then fires the rest in order") {
+    // The loop's other work (the checker's completions) runs between batches of due entries: what the first
+    // entry posts runs after the first kBatch entries and before the rest, and an entry of a later batch
+    // cancelled meanwhile does not fire.
+    asio::io_context io;
+    auto& wheel = TimerWheel::of(io.get_executor());
+    const std::size_t total = 2 * TimerWheel::kBatch + 10;
+    const auto at = Clock::now() + 20ms;
+    std::vector<std::size_t> order;
+    std::size_t posted_after = 0;
+    std::vector<std::unique_ptr<TimerWheel::Entry>> entries(total);
+    for (std::size_t i = 0; i < total; ++i) {
+        entries[i] = std::make_unique<TimerWheel::Entry>([&, i] {
+            order.push_back(i);
+            if (i == 0) {
+                asio::post(io, [&] {
+                    posted_after = order.size();
+                    entries[total - 1]->cancel();
+                });
+            }
+        });
+        wheel.arm(*entries[i], at, io.get_executor());
+    }
+    REQUIRE(test::run_until(io, [&] { return order.size() == total - 1; }));
+    CHECK(posted_after == TimerWheel::kBatch);
+    std::vector<std::size_t> expected(total - 1);
+    for (std::size_t i = 0; i < expected.size(); ++i) expected[i] = i;
+    CHECK(order == expected);
+    CHECK(wheel.size() == 0);
+}
