@@ -23,7 +23,8 @@ std::string TcpCheck::describe() const {
 
 bool TcpCheck::start(const asio::any_io_executor& executor, std::function<void(const CheckResult&)> done) {
     if (!remote_) return false;
-    TcpProber::of(executor).start(probe_, *remote_, timeout_, executor, std::move(done));
+    if (!prober_) prober_ = &TcpProber::of(executor);
+    prober_->start(probe_, *remote_, timeout_, executor, std::move(done));
     return true;
 }
 

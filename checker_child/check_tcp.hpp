@@ -26,6 +26,7 @@ class TcpCheck : public Check {
     Duration timeout_;
     std::optional<asio::ip::tcp::endpoint> remote_;  // set when the target goes through the prober
     TcpProber::Probe probe_;
+    TcpProber* prober_ = nullptr;  // of the loop this check runs on, looked up at its first run
 };
 
 }  // namespace vigil::check

@@ -65,6 +65,7 @@ std::size_t running_budget() {
 
 Engine::Engine(asio::any_io_executor executor, CheckerConfig config, Sinks sinks, RandomSource random)
     : executor_(std::move(executor)),
+      wheel_(TimerWheel::of(executor_)),
       max_running_(running_budget()),
       config_(std::move(config)),
       sinks_(std::move(sinks)),
@@ -141,9 +142,8 @@ void Engine::suspend(std::size_t v) {
     auto& vs = *servers_[v];
     vs.suspended = true;
     ++vs.epoch;
-    auto& wheel = TimerWheel::of(executor_);
     for (auto& slots : vs.slots) {
-        for (auto& slot : slots) wheel.cancel(slot->timer);
+        for (auto& slot : slots) wheel_.cancel(slot->timer);
     }
 }
 
@@ -209,7 +209,7 @@ void Engine::schedule_at(std::size_t v, std::size_t r, std::size_t c,
     auto& slot = *servers_[v]->slots[r][c];
     slot.due = due;
     // suspend() cancels the entry, so a run that fires is always one of the current epoch.
-    TimerWheel::of(executor_).arm(slot.timer, due, executor_);
+    wheel_.arm(slot.timer, due, executor_);
 }
 
 void Engine::launch(std::size_t v, std::size_t r, std::size_t c) {

@@ -14,6 +14,7 @@
 #include "checker_child/check.hpp"
 #include "checker_child/checker_config.hpp"
 #include "checker_child/health.hpp"
+#include "checker_child/timer_wheel.hpp"
 
 namespace vigil::check {
 
@@ -123,6 +124,7 @@ class Engine {
     void finished();
 
     asio::any_io_executor executor_;
+    TimerWheel& wheel_;  // the loop's, looked up once: a lookup per check costs a lock and a list walk
     // Checks running at once are capped (half of RLIMIT_NOFILE): when thousands of timers fire in one turn of
     // the loop, the rest wait in `waiting_` instead of failing with EMFILE (and taking the IPC channel's
     // descriptors with them).

@@ -41,7 +41,8 @@ TcpProber::Probe::~Probe() {
     if (prober_ && sock_) prober_->cancel(*this);
 }
 
-TcpProber::TcpProber(asio::execution_context& context) : asio::execution_context::service(context) {
+TcpProber::TcpProber(asio::execution_context& context)
+    : asio::execution_context::service(context), wheel_(asio::use_service<TimerWheel>(context)) {
     rlimit limit{};
     const rlim_t soft = ::getrlimit(RLIMIT_NOFILE, &limit) == 0 ? limit.rlim_cur : 1024;
     max_idle_ = static_cast<std::size_t>(std::min<rlim_t>(soft / 4, kMaxIdleCap));
@@ -111,7 +112,7 @@ void TcpProber::start(Probe& probe, const asio::ip::tcp::endpoint& remote, Durat
         probe.timeout_.set([this, sock, err] {
             if (sock->probe) finish(*sock, CheckResult{false, error_text(err), {}}, Left::kFailed);
         });
-        TimerWheel::of(executor).arm(probe.timeout_, TimerWheel::Clock::now(), executor);
+        wheel_.arm(probe.timeout_, TimerWheel::Clock::now(), executor);
         return;
     }
     // rc == 0 (an immediate connect) is reported by the socket's EPOLLOUT edge like any other.
@@ -120,7 +121,7 @@ void TcpProber::start(Probe& probe, const asio::ip::tcp::endpoint& remote, Durat
             finish(*sock, CheckResult{false, "timeout after " + format_duration(sock->probe->limit_), {}},
                    Left::kOpen);  // still connecting
     });
-    TimerWheel::of(executor).arm(probe.timeout_, TimerWheel::Clock::now() + timeout, executor);
+    wheel_.arm(probe.timeout_, TimerWheel::Clock::now() + timeout, executor);
     watch();
 }
 
@@ -132,7 +133,7 @@ void TcpProber::fail_soon(Probe& probe, int err, const asio::any_io_executor& ex
         Done d = std::move(probe.done_);
         if (d) d(CheckResult{false, reason, {}});
     });
-    TimerWheel::of(executor).arm(probe.timeout_, TimerWheel::Clock::now(), executor);
+    wheel_.arm(probe.timeout_, TimerWheel::Clock::now(), executor);
 }
 
 void TcpProber::watch() {

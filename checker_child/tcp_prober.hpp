@@ -103,6 +103,7 @@ class TcpProber : public asio::execution_context::service {
     void link_busy(Sock* sock);
     void unlink_busy(Sock& sock);
 
+    TimerWheel& wheel_;                                    // the loop's: every probe's timeout is on it
     std::optional<asio::posix::stream_descriptor> epoll_;  // our epoll set, watched by the loop
     bool watching_ = false;
     std::size_t max_idle_;
