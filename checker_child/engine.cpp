@@ -183,21 +183,21 @@ void Engine::set_vrrp_state(const std::string& instance, bool master) {
 
 std::chrono::steady_clock::time_point Engine::next_due(std::chrono::steady_clock::time_point due,
                                                        std::chrono::steady_clock::time_point started,
-                                                       Duration delay) {
+                                                       Duration delay) const {
     // As in keepalived, the next run waits a whole `delay` after this one ended (a check that took 1.5 s to
     // time out is retried delay_before_retry after the timeout, not sooner). Only the lateness of the start
     // (the loop was busy, or the run queued for a free place) is taken back, up to half a delay, so a loop
     // that fell behind for a moment (a start, a burst of changes) does not leave every check it delayed due
     // at the same instant forever after: a steady stream of checks, not one clump per delay_loop.
-    const auto now = std::chrono::steady_clock::now();
+    const auto now = wheel_.now();
     const auto late = std::clamp<std::chrono::steady_clock::duration>(
         started - due, std::chrono::steady_clock::duration::zero(),
         std::chrono::duration_cast<std::chrono::steady_clock::duration>(delay / 2));
     return now + delay - late;
 }
 
-std::chrono::steady_clock::time_point Engine::due_time(Duration delay) {
-    return std::chrono::steady_clock::now() + delay;
+std::chrono::steady_clock::time_point Engine::due_time(Duration delay) const {
+    return wheel_.now() + delay;
 }
 
 void Engine::schedule(std::size_t v, std::size_t r, std::size_t c, Duration delay) {
@@ -223,7 +223,7 @@ void Engine::launch(std::size_t v, std::size_t r, std::size_t c) {
     }
     ++running_;
     slot.running = true;
-    slot.started = std::chrono::steady_clock::now();
+    slot.started = wheel_.now();
     slot.epoch = vs.epoch;
     // TCP_CHECK runs without a coroutine (two pointers: the callback needs no allocation). The slot owns the
     // check, which cancels its run when it goes, so the callback never outlives the engine.

@@ -102,12 +102,12 @@ class Engine {
     struct VirtualServer;
 
     // When a check `delay` from now is due.
-    static std::chrono::steady_clock::time_point due_time(Duration delay);
+    std::chrono::steady_clock::time_point due_time(Duration delay) const;
     // When a check that was due at `due`, started at `started` and has just ended is due again, `delay`
     // after its end (see engine.cpp).
-    static std::chrono::steady_clock::time_point next_due(std::chrono::steady_clock::time_point due,
-                                                          std::chrono::steady_clock::time_point started,
-                                                          Duration delay);
+    std::chrono::steady_clock::time_point next_due(std::chrono::steady_clock::time_point due,
+                                                   std::chrono::steady_clock::time_point started,
+                                                   Duration delay) const;
     void schedule(std::size_t vs, std::size_t rs, std::size_t ck, Duration delay);
     void schedule_at(std::size_t vs, std::size_t rs, std::size_t ck,
                      std::chrono::steady_clock::time_point due);

@@ -112,7 +112,7 @@ void TcpProber::start(Probe& probe, const asio::ip::tcp::endpoint& remote, Durat
         probe.timeout_.set([this, sock, err] {
             if (sock->probe) finish(*sock, CheckResult{false, error_text(err), {}}, Left::kFailed);
         });
-        wheel_.arm(probe.timeout_, TimerWheel::Clock::now(), executor);
+        wheel_.arm(probe.timeout_, wheel_.now(), executor);
         return;
     }
     // rc == 0 (an immediate connect) is reported by the socket's EPOLLOUT edge like any other.
@@ -121,7 +121,7 @@ void TcpProber::start(Probe& probe, const asio::ip::tcp::endpoint& remote, Durat
             finish(*sock, CheckResult{false, "timeout after " + format_duration(sock->probe->limit_), {}},
                    Left::kOpen);  // still connecting
     });
-    wheel_.arm(probe.timeout_, TimerWheel::Clock::now() + timeout, executor);
+    wheel_.arm(probe.timeout_, wheel_.now() + timeout, executor);
     watch();
 }
 
@@ -133,7 +133,7 @@ void TcpProber::fail_soon(Probe& probe, int err, const asio::any_io_executor& ex
         Done d = std::move(probe.done_);
         if (d) d(CheckResult{false, reason, {}});
     });
-    wheel_.arm(probe.timeout_, TimerWheel::Clock::now(), executor);
+    wheel_.arm(probe.timeout_, wheel_.now(), executor);
 }
 
 void TcpProber::watch() {
@@ -150,13 +150,14 @@ void TcpProber::on_events() {
     epoll_event events[256];
     int n;
     in_events_ = true;
+    TimerWheel::Turn turn(wheel_);  // the completions' callbacks schedule next runs from its time
     do {
         n = ::epoll_wait(epoll_->native_handle(), events, 256, 0);
         // Which use of each socket its event belongs to, taken before any callback runs: a callback may start
         // a check on an idle socket whose stale event (its disconnect) comes later in this batch.
         std::uint64_t uses[256];
         for (int i = 0; i < n; ++i) uses[i] = static_cast<Sock*>(events[i].data.ptr)->uses;
-        for (int i = 0; i < n; ++i) {
+        for (int i = 0; i < n; ++i, turn.step()) {
             auto* sock = static_cast<Sock*>(events[i].data.ptr);
             // An idle socket's disconnect, a socket taken for a newer check since, or one whose connect
             // failed at once (its timer entry reports that, with connect's own error).

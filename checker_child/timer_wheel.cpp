@@ -87,8 +87,9 @@ void TimerWheel::schedule() {
 
 void TimerWheel::on_timer() {
     timer_tick_.reset();
+    Turn turn(*this);  // one clock read for the wakeup and the first entries it fires
     // The last tick boundary that has passed: whatever is due at or before it fires now.
-    const std::uint64_t now = static_cast<std::uint64_t>(Clock::now().time_since_epoch() /
+    const std::uint64_t now = static_cast<std::uint64_t>(this->now().time_since_epoch() /
                                                          std::chrono::duration_cast<Clock::duration>(kTick));
     // Take what is due first, then fire: a callback may arm or cancel any entry, including those taken.
     // After a stall longer than a turn every slot is looked at once.
@@ -110,7 +111,8 @@ void TimerWheel::on_timer() {
 
 void TimerWheel::fire_due() {
     fire_posted_ = false;
-    for (std::size_t n = 0; n < kBatch && !due_.empty(); ++n) {
+    Turn turn(*this);
+    for (std::size_t n = 0; n < kBatch && !due_.empty(); ++n, turn.step()) {
         Entry& e = *due_.head.next_;
         unlink(e);
         e.wheel_ = nullptr;

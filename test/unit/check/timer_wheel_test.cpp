@@ -1,8 +1,10 @@
 // The checker's timer wheel on a real loop: entries fire in deadline order, never before their deadline;
-// cancelled, re-armed and destroyed entries behave; callbacks may arm and cancel others.
+// cancelled, re-armed and destroyed entries behave; callbacks may arm and cancel others; due entries fire in
+// batches with the loop running between them; now() inside a turn is recent.
 #include <catch2/catch.hpp>
 
 #include <memory>
+#include <thread>
 #include <vector>
 
 #include "checker_child/timer_wheel.hpp"
@@ -108,4 +110,28 @@ TEST_CASE("timer wheel: a wakeup fires a batch, lets the loop run, then fires th
     for (std::size_t i = 0; i < expected.size(); ++i) expected[i] = i;
     CHECK(order == expected);
     CHECK(wheel.size() == 0);
+}
+
+TEST_CASE(
+    "timer wheel: now() is a turn's time, at most kRefresh callbacks old, and the clock outside turns") {
+    asio::io_context io;
+    auto& wheel = TimerWheel::of(io.get_executor());
+    const std::size_t total = 3 * TimerWheel::kRefresh;
+    std::vector<Clock::time_point> real, seen;
+    std::vector<std::unique_ptr<TimerWheel::Entry>> entries(total);
+    for (auto& e : entries) {
+        e = std::make_unique<TimerWheel::Entry>([&] {
+            real.push_back(Clock::now());
+            seen.push_back(wheel.now());
+            std::this_thread::sleep_for(1ms);  // a callback's work
+        });
+        wheel.arm(*e, Clock::now() + 10ms, io.get_executor());
+    }
+    REQUIRE(test::run_until(io, [&] { return real.size() == total; }));
+    for (std::size_t i = 0; i < total; ++i) {
+        CHECK(seen[i] <= real[i]);
+        if (i >= TimerWheel::kRefresh) CHECK(seen[i] >= real[i - TimerWheel::kRefresh]);
+    }
+    const auto after = Clock::now();
+    CHECK(wheel.now() >= after);
 }
