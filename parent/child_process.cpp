@@ -125,13 +125,11 @@ void SupervisedChild::on_ping_timer() {
         return;
     }
     ++missed_pongs_;
+    // Status rides on the same tick and message: `vigilctl status` answers from what the parent keeps, at
+    // most 1 s old.
     vigil::ipc::Envelope ping;
-    ping.mutable_ping();
+    ping.mutable_ping()->set_want_status(true);
     channel_->send(std::move(ping), common::ipc::Channel::Priority::kUrgent);
-    // Status rides on the same tick: `vigilctl status` answers from what the parent keeps, at most 1 s old.
-    vigil::ipc::Envelope req;
-    req.mutable_status_request();
-    channel_->send(std::move(req));
     arm_ping();
 }
 

@@ -101,6 +101,7 @@ void Runtime::dispatch(Envelope&& e) {
             // Ahead of whatever waits to be written (50,000 Health messages after a switch fails): the
             // parent judges this loop's liveness, not the depth of its queue.
             channel_.send(std::move(pong), ipc::Channel::Priority::kUrgent);
+            if (e.ping().want_status() && !stopping_) send_status();
             break;
         }
         case Envelope::kPong:

@@ -115,6 +115,21 @@ TEST_CASE("runtime: answers each Ping with a Pong naming the Ping's sequence num
     CHECK(h.received[1].pong().ping_seq() == 2);
 }
 
+TEST_CASE(
+    "runtime: a Ping that wants status is answered with a Pong, then a Status; a plain one only a Pong") {
+    Harness h;
+    h.send([](Envelope& e) { e.mutable_ping()->set_want_status(true); });
+    h.send([](Envelope& e) { e.mutable_ping(); });
+    REQUIRE(run_until(h.io, [&] { return h.received.size() >= 3; }));
+    h.io.restart();
+    h.io.run_for(std::chrono::milliseconds(50));  // nothing more comes
+    REQUIRE(h.received.size() == 3);
+    CHECK(h.received[0].pong().ping_seq() == 1);
+    CHECK(h.received[1].payload_case() == Envelope::kStatus);
+    CHECK(h.received[1].status().generation() == 0);
+    CHECK(h.received[2].pong().ping_seq() == 2);
+}
+
 TEST_CASE("runtime: Configure then Commit prepares, acks, applies and reports status") {
     Harness h;
     h.configure(1, "good");
