@@ -8,4 +8,4 @@ add_executable(vigil-io-probe ${CMAKE_CURRENT_LIST_DIR}/vigil_io_probe.cpp
                ${vigil_io_dir}/socket.cpp ${vigil_io_dir}/socket_ipv4.cpp ${vigil_io_dir}/garp.cpp ${vigil_io_dir}/garp_frame.cpp
                ${vigil_io_dir}/link_monitor.cpp ${vigil_io_dir}/address_manager.cpp ${vigil_io_dir}/event_loop.cpp)
 target_include_directories(vigil-io-probe PRIVATE ${PROJECT_SOURCE_DIR})
-target_link_libraries(vigil-io-probe PRIVATE vigil_common_netlink vigil_asio spdlog::spdlog fmt::fmt)
+target_link_libraries(vigil-io-probe PRIVATE vigil_common_netlink vigil_asio vigil_spdlog)
