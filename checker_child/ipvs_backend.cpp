@@ -504,13 +504,13 @@ SyncReport IpvsBackend::sync(const IpvsTable& desired, const Ownership& owned,
         std::vector<IpvsOp> ops = reconcile(desired, *current, owned, round_options);
         round_options.flush = false;
         ++report.rounds;
-        if (round == 0) report.first_ops = ops;
         if (ops.empty()) {
             report.ok = true;
             return report;
         }
         report.last_apply = apply(ops);
         report.operations += ops.size();
+        if (round == 0) report.first_ops = std::move(ops);  // not a copy: at 11,000 commands, 2 MB
         for (const auto& [op, reason] : report.last_apply.failed)
             spdlog::warn("[IPVS] {} failed: {}", to_string(op), reason);
         if (!report.last_apply.transport_error.empty()) {

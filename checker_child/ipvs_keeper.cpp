@@ -71,7 +71,6 @@ SyncReport IpvsKeeper::sync_once() {
     reconcile_options.flush = first_sync_ && options_.flush_at_start;
     std::vector<IpvsOp> ops = reconcile(desired_, *known_, owned_, reconcile_options);
     report.rounds = 1;
-    report.first_ops = ops;
     if (ops.empty()) {
         report.ok = true;
         return report;
@@ -94,6 +93,7 @@ SyncReport IpvsKeeper::sync_once() {
                                  to_string(report.last_apply.failed.front().first) + ": " +
                                  report.last_apply.failed.front().second;
     }
+    report.first_ops = std::move(ops);  // not a copy: at 11,000 commands, 2 MB
     return report;
 }
 
