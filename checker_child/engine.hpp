@@ -125,9 +125,9 @@ class Engine {
 
     asio::any_io_executor executor_;
     TimerWheel& wheel_;  // the loop's, looked up once: a lookup per check costs a lock and a list walk
-    // Checks running at once are capped (half of RLIMIT_NOFILE): when thousands of timers fire in one turn of
-    // the loop, the rest wait in `waiting_` instead of failing with EMFILE (and taking the IPC channel's
-    // descriptors with them).
+    // Checks running at once are capped (half of RLIMIT_NOFILE): when thousands of timers come due at once
+    // (a start, a stall), the rest wait in `waiting_` instead of failing with EMFILE (and taking the IPC
+    // channel's descriptors with them).
     std::size_t max_running_;
     std::size_t running_ = 0;
     std::deque<Pending> waiting_;

@@ -5,8 +5,9 @@
 // one. On Asio's timer heap each of those is O(log n), and nearly every completion cancels the earliest
 // timer, so the loop's timerfd is re-armed once per check (in a virtual machine a trap to the hypervisor each
 // time). Here arming and cancelling are O(1) list operations on an intrusive entry, and the loop's timer is
-// set once per 10 ms tick that has work. A deadline fires at the first tick boundary at or after it: up to
-// 10 ms late, never early, which no check interval or timeout notices.
+// set once per 10 ms tick that has work. A deadline fires at the first tick boundary at or after it, never
+// early; late by up to a tick, plus the wait behind earlier entries of the same wakeup (kBatch below), which
+// no check interval or timeout notices.
 //
 // A wakeup fires at most kBatch entries, then lets the loop run before the next kBatch. A loop that fell
 // behind (a stall, or more checks due than one core runs) otherwise starts every overdue check before it
@@ -63,6 +64,9 @@ class TimerWheel : public asio::execution_context::service {
     // start and again every kRefresh callbacks, at most that many callbacks old; outside a turn, the clock.
     // A check reads the time three times (its start, its timeout, its next run); where the clocksource has
     // no vDSO path, each read is a system call (a guest on HPET under emulation: 4% of a check's CPU).
+    // Callbacks of a turn are short (a connect, a result counted); one that does slow work (a fork for a
+    // notify script) calls refresh() after it, so the time never lags by more than kRefresh short ones: a
+    // timeout armed from a lagging now() would end that much early.
     class Turn {
       public:
         explicit Turn(TimerWheel& wheel) : wheel_(wheel) {
@@ -82,6 +86,10 @@ class TimerWheel : public asio::execution_context::service {
     };
     static constexpr std::size_t kRefresh = 32;
     Clock::time_point now() const { return turns_ > 0 ? turn_now_ : Clock::now(); }
+    // Reads the clock again for the rest of the turn (after slow work inside it).
+    void refresh() {
+        if (turns_ > 0) turn_now_ = Clock::now();
+    }
 
     explicit TimerWheel(asio::execution_context& context);
     ~TimerWheel() override;
@@ -114,7 +122,7 @@ class TimerWheel : public asio::execution_context::service {
     void fire_due();
 
     std::vector<List> slots_;
-    List due_;                  // due and not yet fired, in deadline order; still armed (cancel unlinks)
+    List due_;  // due and not yet fired, by tick, then in arming order; still armed (cancel unlinks)
     bool fire_posted_ = false;  // fire_due() is posted to the loop
     std::optional<asio::steady_timer> timer_;
     std::optional<std::uint64_t> timer_tick_;  // the tick the loop's timer is set for

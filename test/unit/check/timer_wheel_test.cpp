@@ -135,3 +135,24 @@ TEST_CASE(
     const auto after = Clock::now();
     CHECK(wheel.now() >= after);
 }
+
+TEST_CASE("timer wheel: refresh() inside a turn makes now() the clock again after slow work") {
+    asio::io_context io;
+    auto& wheel = TimerWheel::of(io.get_executor());
+    Clock::time_point before_work{}, after_work{}, seen_stale{}, seen_fresh{};
+    TimerWheel::Entry entry([&] {
+        before_work = Clock::now();
+        std::this_thread::sleep_for(5ms);  // a fork for a notify script, say
+        after_work = Clock::now();
+        seen_stale = wheel.now();
+        wheel.refresh();
+        seen_fresh = wheel.now();
+    });
+    wheel.arm(entry, Clock::now() + 10ms, io.get_executor());
+    REQUIRE(test::run_until(io, [&] { return seen_fresh != Clock::time_point{}; }));
+    CHECK(seen_stale <= before_work);  // the turn's time, read before the callback ran
+    CHECK(seen_fresh >= after_work);
+    // Outside a turn it does nothing and now() is the clock.
+    wheel.refresh();
+    CHECK(wheel.now() >= after_work);
+}
