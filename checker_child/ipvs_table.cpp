@@ -94,7 +94,8 @@ void deletions(const IpvsTable& desired, const IpvsTable& current, const Ownersh
                 ops.push_back(dest_op(OpKind::kDelDest, entry.service, dest));
         }
     }
-    ops.insert(ops.end(), service_deletes.begin(), service_deletes.end());
+    ops.insert(ops.end(), std::make_move_iterator(service_deletes.begin()),
+               std::make_move_iterator(service_deletes.end()));
 }
 
 }  // namespace
@@ -110,11 +111,16 @@ std::vector<IpvsOp> reconcile(const IpvsTable& desired, const IpvsTable& current
     } else {
         deletions(desired, current, owned, ops);
     }
-    // Sized for the worst case (every service and destination new) up front: at 1,000 x 10 the ops are
-    // about 2 MB, and growing them step by step copies that and faults fresh pages in again at each step.
+    // From an empty table (a cold start, a flush) every service and destination is new: sized for that up
+    // front, since at 1,000 x 10 the ops are about 2 MB and growing them step by step copies that and faults
+    // fresh pages in again at each step. Against a full table the few changes of a reload or a health
+    // change grow them as they come.
     std::vector<IpvsOp> dest_ops;
-    dest_ops.reserve(desired.dest_count());
-    ops.reserve(ops.size() + desired.services.size() + desired.dest_count());
+    if (now->services.empty()) {
+        const std::size_t dests = desired.dest_count();
+        dest_ops.reserve(dests);
+        ops.reserve(ops.size() + desired.services.size() + dests);
+    }
     for (const auto& [key, entry] : desired.services) {
         auto have = now->services.find(key);
         if (have == now->services.end()) {
