@@ -232,9 +232,15 @@ TEST_CASE("runtime: Shutdown stops the handler, then the child finishes with sta
     h.send([](Envelope& e) { e.mutable_shutdown(); });
     REQUIRE(run_until(h.io, [&] { return !h.handler.calls.empty(); }));
     CHECK(h.handler.calls == std::vector<std::string>{"stop"});
-    // Still answering the parent while the handler stops.
-    h.send([](Envelope& e) { e.mutable_ping(); });
+    // Still answering the parent's Pings while the handler stops, but with no Status: what a stopping
+    // handler holds is on its way out.
+    const std::size_t before = h.received.size();
+    h.send([](Envelope& e) { e.mutable_ping()->set_want_status(true); });
     h.await(Envelope::kPong);
+    h.io.restart();
+    h.io.run_for(std::chrono::milliseconds(50));  // a Status would follow its Pong at once
+    REQUIRE(h.received.size() == before + 1);
+    CHECK(h.received.back().payload_case() == Envelope::kPong);
     CHECK_FALSE(h.finished);
 
     h.handler.pending_stop();
