@@ -18,7 +18,7 @@ class StateStore {
     // A Status from vigil-vrrp: replaces the VRRP instance records.
     void on_vrrp_status(const vigil::ipc::Status& status);
     // A Status from vigil-checker: replaces the virtual server records and the IPVS backend state.
-    void on_checker_status(const vigil::ipc::Status& status);
+    void on_checker_status(vigil::ipc::Status status);
     // A VrrpState from vigil-vrrp: updates that instance's state (adds a record if it is new).
     void on_vrrp_state(const vigil::ipc::VrrpState& state);
     // A Health from vigil-checker: kept per (virtual server, real server) and reflected in the records.
@@ -45,6 +45,8 @@ class StateStore {
     std::map<Key, vigil::ipc::Health> health_;
     // Where each real server of checker_ is: (virtual server index, real server index).
     std::map<Key, std::vector<std::pair<int, int>>> index_;
+    // A Health named a server index_ does not hold: the next Status looks for what to forget.
+    bool health_outside_index_ = false;
 };
 
 // The key a Health uses for a virtual server: `10.0.0.1:80 TCP`, `[2001:db8::1]:443 TCP`, `fwmark 7`.

@@ -203,7 +203,7 @@ void Supervisor::on_child_message(SupervisedChild& child, vigil::ipc::Envelope&&
             if (from_vrrp)
                 store_.on_vrrp_status(e.status());
             else
-                store_.on_checker_status(e.status());
+                store_.on_checker_status(std::move(*e.mutable_status()));
             return;
         case vigil::ipc::Envelope::kVrrpState:
             if (!from_vrrp) break;

@@ -93,6 +93,40 @@ TEST_CASE("health of a real server that the checker no longer reports is forgott
     CHECK(st.checker_snapshot().health_size() == 0);
 }
 
+TEST_CASE("a Status naming the same servers keeps them found; one that moves a server finds it anew") {
+    StateStore st;
+    ipc::Health h;
+    h.set_virtual_server("10.0.0.1:80 TCP");
+    h.set_real_server("10.0.1.2:80");
+    h.set_up(true);
+    h.set_weight(5);
+    auto same = checker_status();
+    same.mutable_virtual_servers(0)->mutable_real_servers(0)->set_reason("connected");
+    st.on_checker_status(checker_status());
+    st.on_checker_status(same);  // the same servers, newer results
+    st.on_health(h);
+    CHECK(st.checker_status().virtual_servers(0).real_servers(0).weight() == 5);
+    CHECK(st.checker_snapshot().health_size() == 1);
+
+    // As many servers as before, one of them on another port: the old key names nothing now.
+    auto moved = checker_status();
+    moved.mutable_virtual_servers(0)->mutable_real_servers(0)->set_port(8080);
+    st.on_checker_status(moved);
+    CHECK(st.checker_snapshot().health_size() == 0);  // 10.0.1.2:80 is gone
+    st.on_health(h);
+    CHECK(st.checker_status().virtual_servers(0).real_servers(0).weight() == 1);  // not 10.0.1.2:80's Health
+    h.set_real_server("10.0.1.2:8080");
+    h.set_weight(7);
+    st.on_health(h);
+    CHECK(st.checker_status().virtual_servers(0).real_servers(0).weight() == 7);
+
+    // The Health of 10.0.1.2:80 above named no server: the next Status, the same servers, forgets it.
+    st.on_checker_status(moved);
+    auto snap = st.checker_snapshot();
+    REQUIRE(snap.health_size() == 1);
+    CHECK(snap.health(0).real_server() == "10.0.1.2:8080");
+}
+
 TEST_CASE("the status JSON carries the names scripts depend on") {
     StateStore st;
     st.on_checker_status(checker_status());
