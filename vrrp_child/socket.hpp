@@ -109,6 +109,7 @@ class VrrpSocket {
     ReceiveHandler on_receive_;
     DropHandler on_drop_;
     SocketCounters counters_;
+    std::chrono::steady_clock::time_point last_error_log_{};  // recvmsg failures are logged once in 10 s
     std::vector<std::uint8_t> buffer_;
 };
 
