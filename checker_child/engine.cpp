@@ -324,7 +324,6 @@ void Engine::run_command(const ScriptCommand& command, const std::vector<std::st
     run.user = command.user;
     run.group = command.group;
     spawn_script(executor_, std::move(run));
-    wheel_.refresh();  // a fork takes long enough to matter to the timeouts armed after it in this turn
 }
 
 std::vector<VirtualServerStatus> Engine::status() const {

@@ -4,6 +4,8 @@
 
 #include <memory>
 
+#include "checker_child/timer_wheel.hpp"
+
 namespace vigil::check {
 
 namespace {
@@ -30,6 +32,14 @@ class ScriptService : public asio::execution_context::service {
 };
 
 asio::execution_context::id ScriptService::id;
+
+// Forks the script. Its caller often runs inside a turn of the timer wheel (a MISC_CHECK started by its
+// timer, a notify script run from a check's result), and a fork takes long enough to matter to the timeouts
+// armed after it in that turn: the wheel reads the clock again.
+void start(const asio::any_io_executor& executor, const ScriptSpec& spec, Runner::Callback done) {
+    ScriptService::of(executor).run(spec, std::move(done));
+    TimerWheel::of(executor).refresh();
+}
 
 // The spec, with user and group resolved before fork (the child may only call async-signal-safe functions);
 // empty with `why` set when they do not resolve.
@@ -85,12 +95,12 @@ asio::awaitable<ScriptOutcome> run_script(ScriptRun run) {
     std::string why;
     auto spec = to_spec(std::move(run), why);
     if (!spec) co_return ScriptOutcome{ScriptOutcome::Kind::kFailedToStart, 0, why};
-    auto& runner = ScriptService::of(co_await asio::this_coro::executor);
+    const auto executor = co_await asio::this_coro::executor;
     const auto result = co_await asio::async_initiate<decltype(asio::use_awaitable), void(ScriptResult)>(
-        [&runner, &spec](auto handler) {
+        [&executor, &spec](auto handler) {
             // Runner's callbacks are copyable std::functions; the coroutine's handler is move-only.
             auto shared = std::make_shared<decltype(handler)>(std::move(handler));
-            runner.run(*spec, [shared](const ScriptResult& r) { std::move (*shared)(r); });
+            start(executor, *spec, [shared](const ScriptResult& r) { std::move (*shared)(r); });
         },
         asio::use_awaitable);
     co_return outcome_of(result, spec->timeout);
@@ -104,7 +114,7 @@ void spawn_script(const asio::any_io_executor& executor, ScriptRun run) {
         spdlog::warn("script {} not run: {}", program, why);
         return;
     }
-    ScriptService::of(executor).run(*spec, [program, timeout = spec->timeout](const ScriptResult& r) {
+    start(executor, *spec, [program, timeout = spec->timeout](const ScriptResult& r) {
         if (!r.ok()) spdlog::warn("script {}: {}", program, r.reason(timeout));
     });
 }

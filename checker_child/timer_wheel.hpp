@@ -64,9 +64,9 @@ class TimerWheel : public asio::execution_context::service {
     // start and again every kRefresh callbacks, at most that many callbacks old; outside a turn, the clock.
     // A check reads the time three times (its start, its timeout, its next run); where the clocksource has
     // no vDSO path, each read is a system call (a guest on HPET under emulation: 4% of a check's CPU).
-    // Callbacks of a turn are short (a connect, a result counted); one that does slow work (a fork for a
-    // notify script) calls refresh() after it, so the time never lags by more than kRefresh short ones: a
-    // timeout armed from a lagging now() would end that much early.
+    // Callbacks of a turn are short (a connect, a result counted); one that does slow work calls refresh()
+    // after it (every fork of a script does, in script_runner.cpp), so the time never lags by more than
+    // kRefresh short ones: a timeout armed from a lagging now() would end that much early.
     class Turn {
       public:
         explicit Turn(TimerWheel& wheel) : wheel_(wheel) {
@@ -122,7 +122,8 @@ class TimerWheel : public asio::execution_context::service {
     void fire_due();
 
     std::vector<List> slots_;
-    List due_;  // due and not yet fired, by tick, then in arming order; still armed (cancel unlinks)
+    List due_;  // due, not yet fired: by tick, then arming order (by slot after a stall longer than the
+                // wheel); still armed (cancel unlinks)
     bool fire_posted_ = false;  // fire_due() is posted to the loop
     std::optional<asio::steady_timer> timer_;
     std::optional<std::uint64_t> timer_tick_;  // the tick the loop's timer is set for

@@ -11,6 +11,8 @@
 #include "checker_child/check_misc.hpp"
 #include "checker_child/check_ping.hpp"
 #include "checker_child/check_udp.hpp"
+#include "checker_child/script_runner.hpp"
+#include "checker_child/timer_wheel.hpp"
 #include "test/unit/check/support.hpp"
 
 using namespace vigil::check;
@@ -294,4 +296,23 @@ TEST_CASE("echo reply matching checks type, sequence and (raw sockets) id") {
     CHECK_FALSE(is_echo_reply(reply.data(), reply.size(), false, false, true, 0x1235, 7));
     CHECK(is_echo_reply(reply.data(), reply.size(), false, false, false, 0x1235, 7));
     CHECK_FALSE(is_echo_reply(reply.data(), reply.size(), false, false, true, 0x1234, 8));
+}
+
+TEST_CASE("a script forked inside a turn of the timer wheel leaves now() read after the fork") {
+    asio::io_context io;
+    auto& wheel = TimerWheel::of(io.get_executor());
+    TimerWheel::Clock::time_point before_fork{}, seen{};
+    TimerWheel::Entry entry([&] {
+        before_fork = TimerWheel::Clock::now();
+        ScriptRun run;
+        run.argv = {"/bin/true"};
+        run.timeout = 5s;
+        spawn_script(io.get_executor(), std::move(run));
+        seen = wheel.now();  // without a refresh, the turn's start: before before_fork
+    });
+    wheel.arm(entry, TimerWheel::Clock::now() + 10ms, io.get_executor());
+    REQUIRE(run_until(io, [&] { return seen != TimerWheel::Clock::time_point{}; }));
+    CHECK(seen >= before_fork);
+    io.restart();
+    io.run_for(200ms);  // the script ends and is reaped
 }
