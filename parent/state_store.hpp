@@ -45,7 +45,8 @@ class StateStore {
     std::map<Key, vigil::ipc::Health> health_;
     // Where each real server of checker_ is: (virtual server index, real server index).
     std::map<Key, std::vector<std::pair<int, int>>> index_;
-    // A Health named a server index_ does not hold: the next Status looks for what to forget.
+    // A Health named a server index_ does not hold (or none: a quorum Health): the next Status looks for
+    // what to forget.
     bool health_outside_index_ = false;
 };
 

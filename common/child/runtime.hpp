@@ -1,8 +1,9 @@
 #pragma once
 // The runtime every child's main() uses: process hardening (no_new_privs, parent-death signal, exactly the
 // capabilities it needs), logging, one Asio loop with signals, and the child side of the protocol with the
-// parent: Ping -> Pong (and Status after it when the Ping sets want_status), Configure -> prepare ->
-// ConfigResult, Commit / Abort, Restore, StatusRequest -> Status, forwarded VrrpState / Health, Shutdown.
+// parent: Ping -> Pong (and Status after it when the Ping sets want_status; not while stopping), Configure ->
+// prepare -> ConfigResult, Commit / Abort, Restore, StatusRequest -> Status, forwarded VrrpState / Health,
+// Shutdown.
 // What a child actually does lives in its Handler.
 
 #include <asio.hpp>
