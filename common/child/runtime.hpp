@@ -3,8 +3,7 @@
 // capabilities it needs), logging, one Asio loop with signals, and the child side of the protocol with the
 // parent: Ping -> Pong (and Status after it when the Ping sets want_status; not while stopping), Configure ->
 // prepare -> ConfigResult, Commit / Abort, Restore, StatusRequest -> Status, forwarded VrrpState / Health,
-// Shutdown.
-// What a child actually does lives in its Handler.
+// Shutdown. What a child actually does lives in its Handler.
 
 #include <asio.hpp>
 #include <cstdint>
