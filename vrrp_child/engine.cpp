@@ -418,10 +418,7 @@ void Engine::on_script(const std::string& name, bool ok) {
 void Engine::log_drop(const std::string& ifname, const std::string& what) {
     auto n = ++drops_[what];
     // At most one line per reason every 10 s; the count says how many were dropped meanwhile.
-    auto now = std::chrono::steady_clock::now();
-    auto& last = last_drop_log_[what];
-    if (n == 1 || now - last >= std::chrono::seconds(10)) {
-        last = now;
+    if (drop_log_[what].ready(std::chrono::steady_clock::now())) {
         spdlog::warn("{}: dropped VRRP packet: {} ({} so far)", ifname, what, n);
     }
 }

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "common/child/runtime.hpp"
+#include "common/log/throttle.hpp"
 #include "common/netlink/client.hpp"
 #include "common/script/script_runner.hpp"
 #include "proto/config.pb.h"
@@ -117,9 +118,9 @@ class Engine final : public common::child::Handler {
     // States the previous vigil-vrrp reported, used once, by the first commit after a restart.
     std::map<std::string, State> remembered_;
     std::map<std::string, vigil::status::VrrpInstanceStatus> remembered_status_;
-    // Drop counters by reason, and the time of the last log line per reason (rate limit).
+    // Drop counters by reason, and the rate limit of their log lines per reason.
     std::map<std::string, std::uint64_t> drops_;
-    std::map<std::string, std::chrono::steady_clock::time_point> last_drop_log_;
+    std::map<std::string, common::log::Throttle> drop_log_;
     bool stopping_ = false;
     Actions spare_;                     // the timer's action list, kept between polls
     std::vector<std::uint8_t> packet_;  // the advert being sent, its capacity kept between adverts

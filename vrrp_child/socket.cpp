@@ -178,12 +178,9 @@ void VrrpSocket::receive() {
         ++counters_.receive_errors;
         // The loop is level-triggered: an error that persists comes back at once, so at most one line
         // every 10 s, with the count so far.
-        const auto now = std::chrono::steady_clock::now();
-        if (counters_.receive_errors == 1 || now - last_error_log_ >= std::chrono::seconds(10)) {
-            last_error_log_ = now;
+        if (error_log_.ready(std::chrono::steady_clock::now()))
             spdlog::warn("[{}] VRRP socket: recvmsg: {} ({} so far)", options_.ifname, std::strerror(err),
                          counters_.receive_errors);
-        }
         return;
     }
     receive_one(msg.msg_flags, static_cast<std::size_t>(n), &name, msg.msg_controllen ? control : nullptr,

@@ -21,6 +21,7 @@
 
 #include <asio/ip/address.hpp>
 
+#include "common/log/throttle.hpp"
 #include "common/netlink/client.hpp"
 #include "common/netlink/result.hpp"
 #include "vrrp_child/event_loop.hpp"
@@ -109,7 +110,7 @@ class VrrpSocket {
     ReceiveHandler on_receive_;
     DropHandler on_drop_;
     SocketCounters counters_;
-    std::chrono::steady_clock::time_point last_error_log_{};  // recvmsg failures are logged once in 10 s
+    common::log::Throttle error_log_;  // recvmsg failures: a line every 10 s at most
     std::vector<std::uint8_t> buffer_;
 };
 

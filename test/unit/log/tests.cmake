@@ -1,0 +1,1 @@
+vigil_unit_test(vigil_unit_log log vigil_common_log)
