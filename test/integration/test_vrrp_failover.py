@@ -25,6 +25,15 @@ def mdi(priority, advert_int=ADV):
     return master_down_interval(priority, advert_int)
 
 
+def split_timeline(cap, garp, mac1, mac2, zero):
+    """The adverts and GARPs of a split-brain capture, one line each, so that a failure shows what was on the wire."""
+    names = {mac1: "r1", mac2: "r2"}
+    lines = [(float(t), f"{names.get(src, src)} advert priority {prio}")
+             for t, src, prio in cap.fields("vrrp", "frame.time_epoch", "eth.src", "vrrp.prio")]
+    lines += [(float(t), f"{names.get(src, src)} GARP") for t, src in cap.fields(garp, "frame.time_epoch", "eth.src")]
+    return "\n".join(f"{t - zero:+8.3f} {what}" for t, what in sorted(lines))
+
+
 class VrrpFailover(VrrpCase):
     def test_election_by_priority_makes_the_highest_master(self):
         vl = self.lab(routers=3)
@@ -182,7 +191,9 @@ class VrrpFailover(VrrpCase):
         from_r1 = cap.times(f"{garp} && eth.src == {vl.mac('r1')}")
         self.assertTrue(from_r2, "r2 announced the VIP during the split")
         # The master answers a lower-priority advert with its own GARPs, so the segment's last word is r1's.
-        self.assertTrue(from_r1 and from_r1[-1] > from_r2[-1], "r1 re-announces the VIP after r2's GARPs")
+        if not (from_r1 and from_r1[-1] > from_r2[-1]):
+            self.fail("r1 re-announces the VIP after r2's GARPs; the capture, in seconds from the heal:\n"
+                      + split_timeline(cap, garp, vl.mac("r1"), vl.mac("r2"), healed_at))
         self.assertFalse([t for t in from_r2 if t > healed_at + 3 * ADV], "r2 stops announcing once healed")
         self.assert_reaches(vl, VIP, "r1")
 
