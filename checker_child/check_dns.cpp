@@ -73,13 +73,13 @@ asio::awaitable<CheckResult> DnsCheck::run() {
     if (ec) co_return CheckResult{false, describe_error(ec), {}};
     Deadline deadline(executor, timeout_, [&socket] { close_quietly(socket); });
     co_await socket.async_send(asio::buffer(query), asio::redirect_error(asio::use_awaitable, ec));
-    if (ec) co_return CheckResult{false, deadline.expired() ? deadline.reason() : describe_error(ec), {}};
+    if (ec) co_return deadline.expired() ? deadline.timeout() : CheckResult{false, describe_error(ec), {}};
 
     uint8_t reply[4096];
     while (true) {
         const std::size_t n =
             co_await socket.async_receive(asio::buffer(reply), asio::redirect_error(asio::use_awaitable, ec));
-        if (deadline.expired()) co_return CheckResult{false, "no DNS response, " + deadline.reason(), {}};
+        if (deadline.expired()) co_return deadline.timeout("no DNS response, ");
         if (ec == asio::error::connection_refused) co_return CheckResult{false, "port unreachable", {}};
         if (ec) co_return CheckResult{false, describe_error(ec), {}};
         const std::string verdict = judge_dns_response(reply, n, id);

@@ -201,7 +201,7 @@ asio::awaitable<CheckResult> HttpCheck::check_url(const HttpUrl& url) {
     asio::ssl::stream<asio::ip::tcp::socket&> tls(socket, context);
     Deadline deadline(executor, timeout_, [&socket] { close_quietly(socket); });
     auto failed = [&](const std::string& why) {
-        return CheckResult{false, deadline.expired() ? deadline.reason() : why, {}};
+        return deadline.expired() ? deadline.timeout() : CheckResult{false, why, {}};
     };
 
     auto ec = co_await connect_tcp(socket, target_);

@@ -3,6 +3,7 @@
 namespace vigil::check {
 
 CheckResult misc_result(const ScriptOutcome& outcome, bool dynamic) {
+    if (outcome.kind == ScriptOutcome::Kind::kTimedOut) return CheckResult::timeout(outcome.reason);
     if (outcome.kind != ScriptOutcome::Kind::kExited) return {false, outcome.reason, {}};
     if (outcome.code == 0) return {true, outcome.reason, {}};
     if (dynamic && outcome.code >= 2) return {true, outcome.reason, outcome.code - 2};

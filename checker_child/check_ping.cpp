@@ -144,7 +144,7 @@ asio::awaitable<CheckResult> PingCheck::run() {
     while (true) {
         co_await socket.async_wait(asio::posix::stream_descriptor::wait_read,
                                    asio::redirect_error(asio::use_awaitable, ec));
-        if (deadline.expired()) co_return CheckResult{false, "no echo reply, " + deadline.reason(), {}};
+        if (deadline.expired()) co_return deadline.timeout("no echo reply, ");
         if (ec) co_return CheckResult{false, describe_error(ec), {}};
         sockaddr_storage from{};
         socklen_t from_length = sizeof from;

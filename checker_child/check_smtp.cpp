@@ -63,7 +63,7 @@ asio::awaitable<CheckResult> SmtpCheck::run() {
     asio::ip::tcp::socket socket(executor);
     Deadline deadline(executor, timeout_, [&socket] { close_quietly(socket); });
     auto failed = [&](const std::string& why) {
-        return CheckResult{false, deadline.expired() ? deadline.reason() : why, {}};
+        return deadline.expired() ? deadline.timeout() : CheckResult{false, why, {}};
     };
 
     auto ec = co_await connect_tcp(socket, target_);

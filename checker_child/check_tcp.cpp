@@ -42,7 +42,7 @@ asio::awaitable<CheckResult> TcpCheck::run() {
     Deadline deadline(executor, timeout_, [&socket] { close_quietly(socket); });
     const std::error_code ec = co_await connect_tcp(socket, target_, Handshake::kHalfOpen);
     CheckResult result{!ec, ec ? describe_error(ec) : "connected", {}};
-    if (deadline.expired()) result = CheckResult{false, deadline.reason(), {}};
+    if (deadline.expired()) result = deadline.timeout();
     if (socket.is_open()) {
         // Abortive close (RST), as HAProxy's checks do: it ends the half-open handshake before the server
         // builds a connection, where an orderly close would cost a FIN exchange and leave a TIME_WAIT socket

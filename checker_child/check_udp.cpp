@@ -84,7 +84,7 @@ asio::awaitable<CheckResult> UdpCheck::run() {
     const std::size_t n =
         co_await socket.async_receive(asio::buffer(reply), asio::redirect_error(asio::use_awaitable, ec));
     if (deadline.expired()) {
-        if (params_.require_reply) co_return CheckResult{false, "no reply, " + deadline.reason(), {}};
+        if (params_.require_reply) co_return deadline.timeout("no reply, ");
         co_return CheckResult{true, "no ICMP error within " + format_duration(timeout_), {}};
     }
     if (ec == asio::error::connection_refused) co_return CheckResult{false, "port unreachable", {}};

@@ -193,6 +193,7 @@ void Checker::on_health(const HealthEvent& e) {
     h->set_up(e.up);
     h->set_weight(static_cast<std::uint32_t>(e.weight < 0 ? 0 : e.weight));
     h->set_reason(e.reason);
+    h->set_timed_out(e.timed_out);
     uplink_->send(std::move(env));
     schedule_flush(false, true);
 }
@@ -297,9 +298,10 @@ void Checker::fill_status(vigil::ipc::Status& status) {
             r->set_reason(l.reason);
             bool ran = false;
             for (const auto& c : l.checkers) ran |= c.checked;
-            r->set_last_result(!ran   ? vigil::status::CHECK_RESULT_UNKNOWN
-                               : l.up ? vigil::status::CHECK_RESULT_SUCCESS
-                                      : vigil::status::CHECK_RESULT_FAILURE);
+            r->set_last_result(!ran          ? vigil::status::CHECK_RESULT_UNKNOWN
+                               : l.up        ? vigil::status::CHECK_RESULT_SUCCESS
+                               : l.timed_out ? vigil::status::CHECK_RESULT_TIMEOUT
+                                             : vigil::status::CHECK_RESULT_FAILURE);
         }
     }
     status.mutable_ipvs()->set_available(keeper_.status().available);

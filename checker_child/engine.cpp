@@ -289,7 +289,8 @@ void Engine::on_result(std::size_t v, std::size_t r, std::size_t c, uint64_t epo
         spdlog::info("[{}] real server {} (weight {}): {}", subject(), up ? "UP" : "DOWN", state.weight(),
                      state.reason());
         if (sinks_.on_health) {
-            sinks_.on_health({spec.name, rs.ip, rs.port, up, state.weight(), state.reason()});
+            sinks_.on_health(
+                {spec.name, rs.ip, rs.port, up, state.weight(), state.reason(), state.timed_out()});
         }
         run_command(up ? rs.notify_up : rs.notify_down, {});
         if (vs.quorum.update(live_weight(vs.states))) {
@@ -335,7 +336,8 @@ std::vector<VirtualServerStatus> Engine::status() const {
         for (std::size_t r = 0; r < spec.real_servers.size(); ++r) {
             const auto& rs = spec.real_servers[r];
             const auto& state = vs.states[r];
-            RealServerStatus rst{rs.ip, rs.port, state.up(), state.weight(), state.reason(), {}};
+            RealServerStatus rst{rs.ip,          rs.port, state.up(),       state.weight(),
+                                 state.reason(), {},      state.timed_out()};
             for (std::size_t c = 0; c < rs.checks.size(); ++c) {
                 const auto& ck = state.checkers()[c];
                 rst.checkers.push_back({check_type_name(rs.checks[c].params), ck.up(), ck.last().reason,

@@ -26,6 +26,7 @@ struct HealthEvent {
     bool up = false;
     int weight = 0;
     std::string reason;
+    bool timed_out = false;  // down because a check's time ran out (RealServerHealth::timed_out)
 };
 
 // A virtual server's quorum changed.
@@ -58,6 +59,7 @@ struct RealServerStatus {
     int weight = 0;
     std::string reason;
     std::vector<CheckerStatus> checkers;
+    bool timed_out = false;  // RealServerHealth::timed_out
 };
 
 struct VirtualServerStatus {

@@ -109,6 +109,13 @@ std::string RealServerHealth::reason() const {
     return checkers_[last_index_].last().reason;
 }
 
+bool RealServerHealth::timed_out() const {
+    for (const auto& c : checkers_) {
+        if (!c.up()) return c.last().timed_out;
+    }
+    return false;
+}
+
 QuorumState::QuorumState(const VirtualServerSpec& spec)
     : quorum_(spec.quorum), hysteresis_(spec.hysteresis) {}
 

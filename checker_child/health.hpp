@@ -81,6 +81,8 @@ class RealServerHealth {
     int weight() const;
     // The reason of the most relevant result: the first failing checker's, else the last result's.
     std::string reason() const;
+    // Whether that result is a timeout (false while every checker is up).
+    bool timed_out() const;
     const std::vector<CheckerState>& checkers() const { return checkers_; }
 
   private:

@@ -8,6 +8,7 @@
 
 #include <asio.hpp>
 
+#include "checker_child/check_result.hpp"
 #include "checker_child/checker_config.hpp"
 #include "checker_child/timer_wheel.hpp"
 
@@ -26,6 +27,10 @@ class Deadline {
     bool expired() const { return expired_; }
     // "timeout after 3 s".
     std::string reason() const;
+    // The failure of a check whose time ran out: `prefix` then reason(), marked timed_out.
+    CheckResult timeout(const std::string& prefix = {}) const {
+        return CheckResult::timeout(prefix + reason());
+    }
 
   private:
     // On the loop's timer wheel (its 10 ms ticks are nothing beside a connect_timeout); the entry cancels

@@ -118,7 +118,7 @@ void TcpProber::start(Probe& probe, const asio::ip::tcp::endpoint& remote, Durat
     // rc == 0 (an immediate connect) is reported by the socket's EPOLLOUT edge like any other.
     probe.timeout_.set([this, sock] {
         if (sock->probe)
-            finish(*sock, CheckResult{false, "timeout after " + format_duration(sock->probe->limit_), {}},
+            finish(*sock, CheckResult::timeout("timeout after " + format_duration(sock->probe->limit_)),
                    Left::kOpen);  // still connecting
     });
     wheel_.arm(probe.timeout_, wheel_.now() + timeout, executor);

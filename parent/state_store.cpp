@@ -92,8 +92,9 @@ void StateStore::on_health(const vigil::ipc::Health& health) {
             if (!health.reason().empty()) rs->set_reason(health.reason());
             // The checker sends a real server's Health only after a check decided it, so it is a result too:
             // the checker's own Status (throttled) may still say no check has run.
-            rs->set_last_result(health.up() ? vigil::status::CHECK_RESULT_SUCCESS
-                                            : vigil::status::CHECK_RESULT_FAILURE);
+            rs->set_last_result(health.up()          ? vigil::status::CHECK_RESULT_SUCCESS
+                                : health.timed_out() ? vigil::status::CHECK_RESULT_TIMEOUT
+                                                     : vigil::status::CHECK_RESULT_FAILURE);
         }
     } else {
         health_outside_index_ = true;

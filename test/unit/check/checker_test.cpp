@@ -18,8 +18,13 @@ namespace {
 
 struct NullUplink final : common::child::Uplink {
     int statuses = 0;
-    int health = 0;  // of real servers (a Health without one is the virtual server's quorum)
-    void send(ipc::Envelope e) override { health += e.has_health() && !e.health().real_server().empty(); }
+    int health = 0;     // of real servers (a Health without one is the virtual server's quorum)
+    int timed_out = 0;  // of those, the ones down by timeout
+    void send(ipc::Envelope e) override {
+        if (!e.has_health() || e.health().real_server().empty()) return;
+        ++health;
+        timed_out += e.health().timed_out();
+    }
     void send_status() override { ++statuses; }
 };
 
@@ -34,6 +39,7 @@ const status::RealServerStatus* find(const ipc::Status& s, std::uint32_t port) {
 
 TEST_CASE("checker: status names each real server's health, last result and reason") {
     asio::io_context io;
+    check::test::BlackHole hole(io);  // connects to it hang until connect_timeout
     tcp::acceptor acceptor(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
     const auto up_port = acceptor.local_endpoint().port();
     std::uint16_t down_port = 0;
@@ -42,7 +48,7 @@ TEST_CASE("checker: status names each real server's health, last result and reas
         down_port = probe.local_endpoint().port();
     }
     std::string text = "virtual_server 127.0.0.1 80 {\n    delay_loop 1\n    lb_kind NAT\n    protocol TCP\n";
-    for (auto port : {up_port, down_port})
+    for (auto port : {up_port, down_port, hole.port})
         text += "    real_server 127.0.0.1 " + std::to_string(port) +
                 " {\n        TCP_CHECK {\n            connect_timeout 1\n            retry 0\n"
                 "            warmup 0\n        }\n    }\n";
@@ -63,8 +69,10 @@ TEST_CASE("checker: status names each real server's health, last result and reas
         checker.fill_status(status);
         const auto* up = find(status, up_port);
         const auto* down = find(status, down_port);
-        return up && down && up->last_result() != status::CHECK_RESULT_UNKNOWN &&
-               down->last_result() != status::CHECK_RESULT_UNKNOWN;
+        const auto* silent = find(status, hole.port);
+        return up && down && silent && up->last_result() != status::CHECK_RESULT_UNKNOWN &&
+               down->last_result() != status::CHECK_RESULT_UNKNOWN &&
+               silent->last_result() != status::CHECK_RESULT_UNKNOWN;
     }));
     const auto* up = find(status, up_port);
     const auto* down = find(status, down_port);
@@ -74,7 +82,12 @@ TEST_CASE("checker: status names each real server's health, last result and reas
     CHECK_FALSE(down->healthy());
     CHECK(down->last_result() == status::CHECK_RESULT_FAILURE);
     CHECK(down->reason() == "connection refused");
-    CHECK(uplink.health == 1);  // only the refused one changed
+    const auto* silent = find(status, hole.port);
+    CHECK_FALSE(silent->healthy());
+    CHECK(silent->last_result() == status::CHECK_RESULT_TIMEOUT);
+    CHECK(silent->reason() == "timeout after 1 s");
+    CHECK(uplink.health == 2);  // the refused one and the silent one changed
+    CHECK(uplink.timed_out == 1);
     CHECK_FALSE(status.ipvs().available());
     CHECK_FALSE(status.ipvs().reason().empty());
     bool stopped = false;

@@ -139,6 +139,32 @@ TEST_CASE("a real server is up only while every one of its checkers is up") {
     CHECK(s.up());
 }
 
+TEST_CASE("a server is down by timeout while its first failing checker's last result is a timeout") {
+    CheckTiming t;
+    t.retry = 0;
+    RealServerHealth s(server("10.0.0.2", 3, {tcp_spec(t), tcp_spec(t)}));
+    // A timeout on a checker that stays up is not the server's reason.
+    t.retry = 1;
+    RealServerHealth patient(server("10.0.0.3", 3, {tcp_spec(t)}));
+    CHECK_FALSE(patient.on_result(0, CheckResult::timeout("timeout after 3 s")).changed);
+    CHECK(patient.up());
+    CHECK_FALSE(patient.timed_out());
+
+    CHECK(s.on_result(0, CheckResult::timeout("timeout after 3 s")).changed);
+    CHECK(s.timed_out());
+    CHECK(s.reason() == "timeout after 3 s");
+    // The second checker refuses too: the first failing checker still names the reason.
+    CHECK_FALSE(s.on_result(1, {false, "connection refused", {}}).changed);
+    CHECK(s.timed_out());
+    // The first now refuses rather than times out.
+    CHECK_FALSE(s.on_result(0, {false, "connection refused", {}}).changed);
+    CHECK_FALSE(s.timed_out());
+    CHECK_FALSE(s.on_result(0, {true, "connected", {}}).changed);
+    CHECK(s.on_result(1, {true, "connected", {}}).changed);
+    CHECK(s.up());
+    CHECK_FALSE(s.timed_out());
+}
+
 TEST_CASE("a dynamic weight replaces the configured one and stays until the next dynamic result") {
     CheckTiming t;
     RealServerHealth s(server("10.0.0.2", 10, {tcp_spec(t)}));

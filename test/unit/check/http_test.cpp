@@ -185,6 +185,7 @@ TEST_CASE("HTTP_GET times out when the server never answers") {
     const auto r = f.check(silent, p, 300ms);
     CHECK_FALSE(r.ok);
     CHECK(r.reason == "timeout after 0.3 s");
+    CHECK(r.timed_out);
 }
 
 TEST_CASE("parse_http_response rejects what is not HTTP") {

@@ -46,6 +46,7 @@ TEST_CASE("MISC_CHECK: exit 0 is up, exit 1 is down with reason 'exit 1'") {
     const auto r = run_check(io, bad);
     CHECK_FALSE(r.ok);
     CHECK(r.reason == "exit 1");
+    CHECK_FALSE(r.timed_out);
 }
 
 TEST_CASE("MISC_CHECK: misc_dynamic maps exit 2-255 to weight status - 2; without it they are failures") {
@@ -71,6 +72,7 @@ TEST_CASE("MISC_CHECK: a script that outlives misc_timeout is killed and reporte
     const auto r = run_check(io, slow);
     CHECK_FALSE(r.ok);
     CHECK(r.reason == "timeout after 0.3 s");
+    CHECK(r.timed_out);
     // TERM is ignored by this script: KILL follows after the grace period, well before its 30 s sleep ends.
     CHECK(std::chrono::steady_clock::now() - started < 15s);
 }
@@ -205,14 +207,19 @@ TEST_CASE("UDP_CHECK: a reply, silence and port unreachable, with and without re
     auto r = run_check(io, to_silent);
     CHECK(r.ok);
     CHECK(r.reason == "no ICMP error within 0.3 s");
+    CHECK_FALSE(r.timed_out);
     UdpCheck to_closed(loopback(closed_udp_port()), 1s, p);
     r = run_check(io, to_closed);
     CHECK_FALSE(r.ok);
     CHECK(r.reason == "port unreachable");
+    CHECK_FALSE(r.timed_out);
 
     p.require_reply = true;
     UdpCheck silent_required(loopback(silent.local_endpoint().port()), 300ms, p);
-    CHECK_FALSE(run_check(io, silent_required).ok);
+    r = run_check(io, silent_required);
+    CHECK_FALSE(r.ok);
+    CHECK(r.reason == "no reply, timeout after 0.3 s");
+    CHECK(r.timed_out);
     REQUIRE(parse_hex_string("dEaD bXeX", p.reply_pattern, &p.reply_mask));
     UdpCheck pattern(loopback(echo.local_endpoint().port()), 1s, p);
     CHECK(run_check(io, pattern).ok);
@@ -261,6 +268,7 @@ TEST_CASE("DNS_CHECK: NOERROR is up, an error RCODE or no responder is down") {
     r = run_check(io, check);
     CHECK_FALSE(r.ok);
     CHECK(r.reason == "DNS RCODE 2 (SERVFAIL)");
+    CHECK_FALSE(r.timed_out);
 
     DnsCheck nobody(loopback(closed_udp_port()), 1s, p);
     CHECK_FALSE(run_check(io, nobody).ok);

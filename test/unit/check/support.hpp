@@ -1,6 +1,9 @@
 #pragma once
 // Helpers for the check tests: run a check on a loop shared with in-process servers, temporary files.
 
+#include <netinet/in.h>
+#include <sys/socket.h>
+
 #include <asio.hpp>
 #include <chrono>
 #include <cstdlib>
@@ -8,6 +11,8 @@
 #include <fstream>
 #include <optional>
 #include <string>
+#include <system_error>
+#include <vector>
 
 #include "checker_child/check.hpp"
 
@@ -28,6 +33,31 @@ inline CheckResult run_check(asio::io_context& io, Check& check,
     if (!result) return CheckResult{false, "TEST HARNESS: check did not complete", {}};
     return *result;
 }
+
+// A listener with backlog 0 that never accepts, its queue filled: further SYNs are dropped and a connect to
+// it hangs until its deadline.
+struct BlackHole {
+    asio::ip::tcp::acceptor acceptor;
+    std::vector<asio::ip::tcp::socket> fillers;
+    uint16_t port = 0;
+    explicit BlackHole(asio::io_context& io) : acceptor(io) {
+        acceptor.open(asio::ip::tcp::v4());
+        acceptor.bind(asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+        acceptor.listen(0);
+        port = acceptor.local_endpoint().port();
+        // Non-blocking connects that stay pending (asio's synchronous connect would wait for them).
+        for (int i = 0; i < 3; ++i) {
+            const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+            if (fd < 0) throw std::system_error(errno, std::system_category(), "socket");
+            sockaddr_in sin{};
+            sin.sin_family = AF_INET;
+            sin.sin_port = htons(port);
+            sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+            [[maybe_unused]] int rc = ::connect(fd, reinterpret_cast<sockaddr*>(&sin), sizeof sin);
+            fillers.emplace_back(io, asio::ip::tcp::v4(), fd);
+        }
+    }
+};
 
 // Runs `io` until `done()` or the limit.
 template <typename Pred>

@@ -56,6 +56,11 @@ TEST_CASE("a Health updates the real server's record and is handed to a restarte
     CHECK_FALSE(rs.healthy());
     CHECK(rs.reason() == "connection refused");
     CHECK(rs.last_result() == status::CHECK_RESULT_FAILURE);
+    h.set_reason("timeout after 3 s");
+    h.set_timed_out(true);
+    st.on_health(h);
+    CHECK(rs.last_result() == status::CHECK_RESULT_TIMEOUT);
+    CHECK(rs.reason() == "timeout after 3 s");
     h.set_up(true);
     st.on_health(h);
     auto snap = st.checker_snapshot();
