@@ -4,7 +4,8 @@ crashed checker never moves VRRP: an instance that tracks a virtual server stays
 killed again and again.
 
 One router namespace r1 on a bridge with a client; real servers are TCP listeners on r1's own addresses
-(192.0.2.1:8080 answers, 192.0.2.1:8081 refuses).
+(192.0.2.1:8080 answers, 192.0.2.1:8081 refuses, and an nftables rule drops the SYNs to 192.0.2.1:8082, whose
+checks time out).
 """
 
 import os
@@ -51,6 +52,13 @@ virtual_server 192.0.2.100 80 {
             retry 0
         }
     }
+    real_server 192.0.2.1 8082 {
+        weight 1
+        TCP_CHECK {
+            connect_timeout 1
+            retry 0
+        }
+    }
 }
 """
 
@@ -81,6 +89,10 @@ class CheckerOnHost(unittest.TestCase):
     def setUp(self):
         self.vl = VrrpLab(routers=1)
         self.addCleanup(self.vl.close)
+        # 8082 is a server that never answers: its SYNs are dropped (the table goes with the namespace).
+        self.vl.routers["r1"].run(["nft", "-f", "-"], input="table inet vigiltest {\n"
+                                  "  chain in { type filter hook input priority 0; policy accept;"
+                                  " tcp dport 8082 drop; }\n}\n")
         self.vl.start_vigild("r1", CONF)
         self.addCleanup(lambda: print(self.vl.log("r1")[-4000:]) if self._outcome.result.failures else None)
 
@@ -90,13 +102,17 @@ class CheckerOnHost(unittest.TestCase):
     def test_health_and_reasons_reach_status_and_ipvs_is_reported_unavailable(self):
         def settled():
             rs = real_servers(self.status())
-            up, down = rs.get("192.0.2.1:8080", {}), rs.get("192.0.2.1:8081", {})
+            up, down, silent = (rs.get(f"192.0.2.1:{port}", {}) for port in (8080, 8081, 8082))
             # A real server starts up before its first check (no alpha); lastResult says a check has run.
             return up.get("healthy") is True and up.get("lastResult") == "CHECK_RESULT_SUCCESS" and \
-                down.get("healthy") is not True and "refused" in down.get("reason", "") and (up, down)
-        up, down = wait_until(settled, 15, interval=0.2, what="one healthy and one refused real server")
+                down.get("healthy") is not True and "refused" in down.get("reason", "") and \
+                silent.get("healthy") is not True and "timeout" in silent.get("reason", "") and (up, down, silent)
+        up, down, silent = wait_until(settled, 15, interval=0.2,
+                                      what="one healthy, one refused and one silent real server")
         self.assertEqual(up.get("lastResult"), "CHECK_RESULT_SUCCESS")
         self.assertEqual(down.get("lastResult"), "CHECK_RESULT_FAILURE")
+        self.assertEqual(silent.get("lastResult"), "CHECK_RESULT_TIMEOUT")
+        self.assertEqual(silent.get("reason"), "timeout after 1 s")
         s = self.status()
         ipvs = s.get("ipvs") or {}
         self.assertFalse(ipvs.get("available", False), s)
