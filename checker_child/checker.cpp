@@ -85,7 +85,6 @@ Checker::Checker(asio::io_context& io, bool have_net_raw)
         else if (r.operations || first)
             spdlog::info("IPVS: table in step ({} change(s))", r.operations);
         if (r.ok) first = false;
-        schedule_flush(false, true);
     });
 }
 
@@ -195,7 +194,6 @@ void Checker::on_health(const HealthEvent& e) {
     h->set_reason(e.reason);
     h->set_timed_out(e.timed_out);
     uplink_->send(std::move(env));
-    schedule_flush(false, true);
 }
 
 void Checker::on_quorum(const QuorumEvent& e) {
@@ -208,28 +206,19 @@ void Checker::on_quorum(const QuorumEvent& e) {
     h->set_weight(static_cast<std::uint32_t>(e.live_weight < 0 ? 0 : e.live_weight));
     h->set_reason(e.up ? "quorum met" : "quorum lost");
     uplink_->send(std::move(env));
-    schedule_flush(false, true);
 }
 
 void Checker::on_destinations(const DestinationsEvent& e) {
     if (e.index >= destinations_.size()) return;
     destinations_[e.index] = e.destinations;
-    schedule_flush(true, false);
+    schedule_table();
 }
 
-void Checker::schedule_flush(bool table, bool status) {
-    using std::chrono::milliseconds;
-    if (table) {
-        table_dirty_ = true;
-        throttle(table_throttle_, milliseconds(50), [this] {
-            if (std::exchange(table_dirty_, false)) push_table();
-        });
-    }
-    if (status) {
-        throttle(status_throttle_, milliseconds(250), [this] {
-            if (uplink_) uplink_->send_status();
-        });
-    }
+void Checker::schedule_table() {
+    table_dirty_ = true;
+    throttle(table_throttle_, std::chrono::milliseconds(50), [this] {
+        if (std::exchange(table_dirty_, false)) push_table();
+    });
 }
 
 void Checker::throttle(Throttle& t, std::chrono::milliseconds interval, std::function<void()> action) {
@@ -313,7 +302,6 @@ void Checker::stop(std::function<void()> done) {
     // it, or lvs_flush_onstop VS, which removes the services vigil's config names; the kernel drops their
     // destinations with them).
     table_throttle_.timer.cancel();
-    status_throttle_.timer.cancel();
     if (engine_) engine_->stop();
     const auto flush = running_.global_defs().lvs_flush_onstop();
     if (flush == vigil::config::LVS_FLUSH_ONSTOP_FULL) {

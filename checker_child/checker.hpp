@@ -48,10 +48,11 @@ class Checker final : public common::child::Handler {
     void on_quorum(const QuorumEvent& e);
     void on_destinations(const DestinationsEvent& e);
     void push_table();
-    // Rebuilds the IPVS table and/or sends status, each at most once per interval (the first at once): a
-    // start or a switch going down changes thousands of real servers within a second, and a rebuild of the
-    // whole table or status per change is O(N^2). Health messages still go out one per change, at once.
-    void schedule_flush(bool table, bool status);
+    // Rebuilds the IPVS table at most once per interval (the first at once): a start or a switch going down
+    // changes thousands of real servers within a second, and a rebuild of the whole table per change is
+    // O(N^2). Health messages go out one per change, at once. (Status goes only when vigild asks: the
+    // runtime answers a StatusRequest, and sends one after each commit.)
+    void schedule_table();
     struct Throttle {
         explicit Throttle(asio::io_context& io) : timer(io) {}
         asio::steady_timer timer;
@@ -83,7 +84,6 @@ class Checker final : public common::child::Handler {
     bool restarted_ = false;  // the parent restarted this checker (a Restore came): lvs_flush does not apply
     bool table_dirty_ = false;
     Throttle table_throttle_{io_};
-    Throttle status_throttle_{io_};
     // False once destroyed: a pending flush is dropped.
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };

@@ -125,10 +125,10 @@ void SupervisedChild::on_ping_timer() {
         return;
     }
     ++missed_pongs_;
-    // Status rides on the same tick and message: `vigilctl status` answers from what the parent keeps, at
-    // most 1 s old.
+    // Status rides on the same tick and message (set_status_on_ping): `vigilctl status` answers from what the
+    // parent keeps, at most 1 s old.
     vigil::ipc::Envelope ping;
-    ping.mutable_ping()->set_want_status(true);
+    ping.mutable_ping()->set_want_status(status_on_ping_);
     channel_->send(std::move(ping), common::ipc::Channel::Priority::kUrgent);
     arm_ping();
 }

@@ -66,6 +66,10 @@ class SupervisedChild {
     // Marks the child as not wanted (its part of the config is empty); stops it when running.
     void disable(const std::string& why);
 
+    // Whether the once-a-second Ping also asks for the child's Status (true by default). The checker's is
+    // asked for only when `vigilctl status` wants it: at 50,000 real servers it is megabytes to build and
+    // parse, and Health messages keep vigild's record of up and down current between requests.
+    void set_status_on_ping(bool on) { status_on_ping_ = on; }
     // Sends a message when the channel is open; false otherwise.
     bool send(vigil::ipc::Envelope envelope);
     // True between respawn() and the exit of the process it replaces.
@@ -115,6 +119,7 @@ class SupervisedChild {
     std::uint32_t restarts_ = 0;
     std::uint64_t generation_ = 0;
     int missed_pongs_ = 0;
+    bool status_on_ping_ = true;
     bool stopping_ = false;
     bool respawn_ = false;     // asked to stop so that it restarts with new launch settings
     bool respawning_ = false;  // that restart is due: not counted as a failure

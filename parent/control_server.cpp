@@ -131,8 +131,12 @@ void ControlServer::serve(ControlHandler& handler, const vigil::control::Request
     vigil::control::Response resp;
     switch (request.kind_case()) {
         case vigil::control::Request::kStatus:
-            *resp.mutable_status() = handler.status();
-            break;
+            handler.status([reply](const vigil::control::StatusResponse& s) {
+                vigil::control::Response out;
+                *out.mutable_status() = s;
+                reply(out);
+            });
+            return;
         case vigil::control::Request::kConfig:
             *resp.mutable_config() = handler.config();
             break;

@@ -18,8 +18,8 @@ namespace vigil::parent {
 class ControlHandler {
   public:
     virtual ~ControlHandler() = default;
-    // The status now.
-    virtual vigil::control::StatusResponse status() = 0;
+    // Gets the status; `done` runs once it is assembled (vigild first asks the checker for a fresh one).
+    virtual void status(std::function<void(const vigil::control::StatusResponse&)> done) = 0;
     // Starts (or queues) a reload; `done` runs once it is decided.
     virtual void reload(std::function<void(const vigil::control::ReloadResult&)> done) = 0;
     // The running config.

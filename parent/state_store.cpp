@@ -48,8 +48,9 @@ bool same_servers(const vigil::ipc::Status& a, const vigil::ipc::Status& b) {
 }  // namespace
 
 void StateStore::on_checker_status(vigil::ipc::Status status) {
-    // The checker sends one every second: at 50,000 real servers, re-indexing them all each time was most of
-    // vigild's CPU (6-20% of a core). The same servers in the same places keep the index.
+    // The checker sends one after each commit and for each `vigilctl status` (a script may poll that every
+    // second): at 50,000 real servers, re-indexing them all each time was most of vigild's CPU (6-20% of a
+    // core). The same servers in the same places keep the index.
     const bool same = same_servers(checker_, status);
     checker_ = std::move(status);
     if (same) {

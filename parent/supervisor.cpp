@@ -52,13 +52,15 @@ Supervisor::Supervisor(asio::io_context& io, const Options& options, vigil::conf
       config_(std::move(config)),
       resources_(std::move(resources)),
       signals_(io, SIGHUP, SIGTERM, SIGINT),
-      txn_timer_(io) {
+      txn_timer_(io),
+      status_timer_(io) {
     signals_.add(SIGCHLD);
     control_ =
         std::make_unique<ControlServer>(io_, std::move(resources_.control_socket), options_.control_socket,
                                         PeerPolicy{resources_.uid, resources_.gid}, *this);
     vrrp_ = std::make_unique<SupervisedChild>(io_, kVrrp, hooks());
     checker_ = std::make_unique<SupervisedChild>(io_, kChecker, hooks());
+    checker_->set_status_on_ping(false);  // asked for when `vigilctl status` wants it (status())
 }
 
 Supervisor::~Supervisor() = default;
@@ -202,8 +204,10 @@ void Supervisor::on_child_message(SupervisedChild& child, vigil::ipc::Envelope&&
         case vigil::ipc::Envelope::kStatus:
             if (from_vrrp)
                 store_.on_vrrp_status(e.status());
-            else
+            else {
                 store_.on_checker_status(std::move(*e.mutable_status()));
+                if (!status_waiters_.empty()) answer_status();
+            }
             return;
         case vigil::ipc::Envelope::kVrrpState:
             if (!from_vrrp) break;
@@ -265,6 +269,8 @@ void Supervisor::on_config_result(SupervisedChild& child, const vigil::ipc::Conf
 
 void Supervisor::on_lost(SupervisedChild& child) {
     if (txn_) decide(txn_->on_child_lost(child.role()));
+    // Its Status will not come: what vigild knows, with the child shown as restarting.
+    if (&child == checker_.get() && !status_waiters_.empty()) answer_status();
 }
 
 void Supervisor::reload(std::function<void(const ReloadResult&)> done) {
@@ -431,7 +437,34 @@ void Supervisor::stop_next() {
     io_.stop();
 }
 
-vigil::control::StatusResponse Supervisor::status() {
+void Supervisor::status(std::function<void(const vigil::control::StatusResponse&)> done) {
+    status_waiters_.push_back(std::move(done));
+    if (status_waiters_.size() > 1) return;  // the request in flight answers this one too
+    // Only a configured checker has servers to report (one still starting would answer with none), and
+    // vigild's record of them is what Health messages keep current since the last Status: the checker
+    // builds a fresh Status for this request, real server by real server, with the last reasons.
+    vigil::ipc::Envelope request;
+    request.mutable_status_request();
+    if (checker_->state() != ChildStatus::RUNNING || !checker_->send(std::move(request))) {
+        answer_status();
+        return;
+    }
+    status_timer_.expires_after(kStatusWait);
+    status_timer_.async_wait([this, round = status_round_](const asio::error_code& ec) {
+        if (!ec && round == status_round_) answer_status();
+    });
+}
+
+void Supervisor::answer_status() {
+    status_timer_.cancel();
+    ++status_round_;
+    auto waiters = std::move(status_waiters_);
+    status_waiters_.clear();
+    const auto s = current_status();
+    for (auto& w : waiters) w(s);
+}
+
+vigil::control::StatusResponse Supervisor::current_status() {
     StatusInputs in;
     in.pid = static_cast<int>(::getpid());
     in.config_file = options_.config_file;

@@ -23,6 +23,9 @@ class Supervisor final : public ControlHandler {
     // How long children have to answer a reload's Configure, and to stop.
     static constexpr auto kConfigureTimeout = std::chrono::seconds(10);
     static constexpr auto kStopGrace = std::chrono::seconds(5);
+    // How long `vigilctl status` waits for the checker's fresh Status before it answers with what vigild
+    // last knew (a checker whose loop is that busy is still shown, with its last Status).
+    static constexpr auto kStatusWait = std::chrono::seconds(2);
 
     Supervisor(asio::io_context& io, const Options& options, vigil::config::Config config,
                StartResources resources);
@@ -31,7 +34,7 @@ class Supervisor final : public ControlHandler {
     // Runs the loop until the children are stopped after SIGTERM/SIGINT. Returns the exit status.
     int run();
 
-    vigil::control::StatusResponse status() override;
+    void status(std::function<void(const vigil::control::StatusResponse&)> done) override;
     void reload(std::function<void(const vigil::control::ReloadResult&)> done) override;
     vigil::control::ConfigResponse config() override;
 
@@ -47,6 +50,10 @@ class Supervisor final : public ControlHandler {
     void on_config_result(SupervisedChild& child, const vigil::ipc::ConfigResult& result);
     void on_lost(SupervisedChild& child);
     SupervisedChild* other(SupervisedChild& child);
+    // The status from what vigild keeps now.
+    vigil::control::StatusResponse current_status();
+    // Answers every waiting `vigilctl status` with current_status().
+    void answer_status();
 
     void start_reload();
     void decide(ConfigTransaction::Decision decision);
@@ -72,6 +79,11 @@ class Supervisor final : public ControlHandler {
     std::vector<std::string> pending_warnings_;
     asio::steady_timer txn_timer_;
     std::optional<vigil::control::ReloadResult> last_reload_;
+
+    // `vigilctl status` requests waiting for the checker's Status: one StatusRequest answers them all.
+    std::vector<std::function<void(const vigil::control::StatusResponse&)>> status_waiters_;
+    asio::steady_timer status_timer_;
+    std::uint64_t status_round_ = 0;  // a timer that fired for an earlier round answers nobody
 
     bool stopping_ = false;
     int exit_status_ = 0;

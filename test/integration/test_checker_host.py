@@ -62,6 +62,9 @@ virtual_server 192.0.2.100 80 {
 }
 """
 
+STATUS_WAIT = 2.0  # Supervisor::kStatusWait: how long `vigilctl status` waits for the checker's Status
+MARGIN = 1.0  # scheduling, process start of vigilctl
+
 
 def real_servers(status):
     out = {}
@@ -120,6 +123,30 @@ class CheckerOnHost(unittest.TestCase):
         checker = child(s, "checker")
         self.assertEqual(checker.get("state"), "RUNNING", checker)
         self.assertEqual(checker.get("restarts", 0), 0, "no IPVS is not a reason to exit")
+
+    def test_status_asks_the_checker_and_answers_from_what_vigild_knows_when_it_is_silent(self):
+        settled = lambda: real_servers(self.status()).get("192.0.2.1:8080", {}).get("lastResult")  # noqa: E731
+        wait_until(lambda: settled() == "CHECK_RESULT_SUCCESS", 15, what="192.0.2.1:8080 checked")
+        pid = child(self.status(), "checker")["pid"]
+        # A stopped checker cannot answer: vigild waits for its Status for STATUS_WAIT, then answers with its
+        # last record (vigild replaces a checker only after 3 missed Pongs, about 3 s: it is resumed first).
+        os.kill(pid, signal.SIGSTOP)
+        try:
+            t0 = time.monotonic()
+            s = self.status()
+            took = time.monotonic() - t0
+        finally:
+            os.kill(pid, signal.SIGCONT)
+        self.assertIsNotNone(s, "vigilctl status answers while the checker is stopped")
+        self.assertGreaterEqual(took, STATUS_WAIT - 0.1, "vigild asked the checker and waited for it")
+        self.assertLess(took, STATUS_WAIT + MARGIN, "and then answered without it")
+        self.assertEqual(real_servers(s).get("192.0.2.1:8080", {}).get("lastResult"), "CHECK_RESULT_SUCCESS",
+                         "the last record, kept")
+        # Resumed, it answers the next request at once.
+        t0 = time.monotonic()
+        self.assertEqual(settled(), "CHECK_RESULT_SUCCESS")
+        self.assertLess(time.monotonic() - t0, STATUS_WAIT - 0.5)
+        self.assertEqual(child(self.status(), "checker")["pid"], pid, "not replaced")
 
     def test_killing_the_checker_again_and_again_never_moves_the_tracking_instance(self):
         wait_until(lambda: instance(self.status(), "VI_1").get("state") == "MASTER", 15,

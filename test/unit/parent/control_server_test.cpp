@@ -11,10 +11,10 @@ namespace {
 
 class FakeHandler : public parent::ControlHandler {
   public:
-    control::StatusResponse status() override {
+    void status(std::function<void(const control::StatusResponse&)> done) override {
         control::StatusResponse s;
         s.set_version("test");
-        return s;
+        done(s);
     }
     void reload(std::function<void(const control::ReloadResult&)> done) override {
         pending = std::move(done);
