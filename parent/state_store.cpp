@@ -61,6 +61,7 @@ void StateStore::on_checker_status(vigil::ipc::Status status) {
     for (int v = 0; v < checker_.virtual_servers_size(); ++v) {
         const auto& vs = checker_.virtual_servers(v);
         const auto vs_key = virtual_server_key(vs);
+        index_[{vs_key, std::string()}].push_back({v, kQuorum});  // its quorum's Health
         for (int r = 0; r < vs.real_servers_size(); ++r)
             index_[{vs_key, real_server_key(vs.real_servers(r))}].push_back({v, r});
     }
@@ -87,12 +88,16 @@ void StateStore::on_health(const vigil::ipc::Health& health) {
     // sends 50,000 of these in a burst.
     if (auto it = index_.find(key); it != index_.end()) {
         for (const auto& [v, r] : it->second) {
+            if (r == kQuorum) {
+                checker_.mutable_virtual_servers(v)->set_quorum_up(health.up());
+                continue;
+            }
             auto* rs = checker_.mutable_virtual_servers(v)->mutable_real_servers(r);
             rs->set_healthy(health.up());
             rs->set_weight(health.weight());
             if (!health.reason().empty()) rs->set_reason(health.reason());
             // The checker sends a real server's Health only after a check decided it, so it is a result too:
-            // the checker's own Status (throttled) may still say no check has run.
+            // the last Status vigild has may still say no check has run.
             rs->set_last_result(health.up()          ? vigil::status::CHECK_RESULT_SUCCESS
                                 : health.timed_out() ? vigil::status::CHECK_RESULT_TIMEOUT
                                                      : vigil::status::CHECK_RESULT_FAILURE);

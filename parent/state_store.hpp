@@ -43,10 +43,12 @@ class StateStore {
     vigil::ipc::Status vrrp_;
     vigil::ipc::Status checker_;
     std::map<Key, vigil::ipc::Health> health_;
-    // Where each real server of checker_ is: (virtual server index, real server index).
+    // Where each real server of checker_ is: (virtual server index, real server index); a virtual server's
+    // quorum (the Health with no real server, which vigil-vrrp's track_virtual_server follows and resumes
+    // from after a restart) under (its key, "") at (its index, kQuorum).
+    static constexpr int kQuorum = -1;
     std::map<Key, std::vector<std::pair<int, int>>> index_;
-    // A Health named a server index_ does not hold (or none: a quorum Health): the next Status looks for
-    // what to forget.
+    // A Health named a server index_ does not hold: the next Status looks for what to forget.
     bool health_outside_index_ = false;
 };
 

@@ -239,6 +239,8 @@ void Engine::commit(std::uint64_t generation) {
         set_primary_addresses();
         report_links(now);
         for (const auto& [name, ok] : script_tracker_->states()) execute(core_->set_script(name, ok, now));
+        for (const auto& [vs, up] : remembered_quorum_) execute(core_->set_virtual_server(vs, up, now));
+        remembered_quorum_.clear();
         if (remembered_.empty()) {
             execute(core_->start(now));
         } else {
@@ -277,6 +279,8 @@ void Engine::restore(const vigil::ipc::Snapshot& snapshot) {
             remembered_status_[s.name()] = s;
         }
     }
+    for (const auto& h : snapshot.health())
+        if (h.real_server().empty()) remembered_quorum_[h.virtual_server()] = h.up();
 }
 
 void Engine::on_peer_message(const vigil::ipc::Envelope& envelope) {

@@ -118,6 +118,9 @@ class Engine final : public common::child::Handler {
     // States the previous vigil-vrrp reported, used once, by the first commit after a restart.
     std::map<std::string, State> remembered_;
     std::map<std::string, vigil::status::VrrpInstanceStatus> remembered_status_;
+    // The quorum of each virtual server as the previous vigil-vrrp was last told (track_virtual_server): a
+    // quorum lost before the restart stays lost, since the checker reports it again only when it changes.
+    std::map<std::string, bool> remembered_quorum_;
     // Drop counters by reason, and the rate limit of their log lines per reason.
     std::map<std::string, std::uint64_t> drops_;
     std::map<std::string, common::log::Throttle> drop_log_;

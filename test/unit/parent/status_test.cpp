@@ -69,6 +69,30 @@ TEST_CASE("a Health updates the real server's record and is handed to a restarte
     CHECK(st.vrrp_snapshot().health_size() == 1);
 }
 
+TEST_CASE("a quorum Health sets the virtual server's quorum and outlives the next Status") {
+    StateStore st;
+    st.on_checker_status(checker_status());
+    ipc::Health q;
+    q.set_virtual_server("10.0.0.1:80 TCP");  // no real server: the virtual server's quorum
+    q.set_up(false);
+    q.set_reason("quorum lost");
+    st.on_health(q);
+    CHECK_FALSE(st.checker_status().virtual_servers(0).quorum_up());
+    // The next Status (after a commit, or for vigilctl) must not forget it: a restarted vigil-vrrp resumes
+    // track_virtual_server from it, and the checker says it again only when it changes.
+    auto again = checker_status();
+    again.mutable_virtual_servers(0)->set_quorum_up(false);
+    st.on_checker_status(again);
+    auto snap = st.vrrp_snapshot();
+    REQUIRE(snap.health_size() == 1);
+    CHECK(snap.health(0).virtual_server() == "10.0.0.1:80 TCP");
+    CHECK(snap.health(0).real_server().empty());
+    CHECK_FALSE(snap.health(0).up());
+    q.set_up(true);
+    st.on_health(q);
+    CHECK(st.checker_status().virtual_servers(0).quorum_up());
+}
+
 TEST_CASE("VrrpState updates the instance and counts the transition") {
     StateStore st;
     ipc::Status v;

@@ -159,6 +159,24 @@ TEST_CASE("resume as MASTER with the link down: releases at once", "[vrrp][insta
     CHECK(all_of<RemoveAddresses>(out).size() == 1);
 }
 
+TEST_CASE(
+    "resume as MASTER with a tracked virtual server's quorum lost beforehand: advertises the lowered "
+    "priority",
+    "[vrrp][instance]") {
+    // What a restarted vigil-vrrp does with the quorum its predecessor was told (Engine::restore).
+    auto c = sim::v3_instance(150);
+    c.track_virtual_servers = {{"192.0.2.100:80 TCP", -100}};
+    Instance i(c);
+    CHECK(i.set_virtual_server("192.0.2.100:80 TCP", false, t0()).empty());
+    CHECK(i.priority() == 50);
+    auto out = i.resume(State::kMaster, t0());
+    CHECK(i.state() == State::kMaster);
+    CHECK(all_of<Transition>(out).empty());
+    auto adverts = all_of<SendAdvert>(out);
+    REQUIRE(adverts.size() == 1);
+    CHECK(adverts[0].advert.priority == 50);
+}
+
 TEST_CASE("tracked interface with a weight lowers priority instead of FAULT", "[vrrp][instance]") {
     auto c = sim::v3_instance(100);
     c.track_interfaces = {{"eth1", -50}, {"eth2", 0}};
