@@ -125,8 +125,8 @@ void SupervisedChild::on_ping_timer() {
         return;
     }
     ++missed_pongs_;
-    // Status rides on the same tick and message (set_status_on_ping): `vigilctl status` answers from what the
-    // parent keeps, at most 1 s old.
+    // Status rides on the same tick and message when set_status_on_ping (vigil-vrrp): `vigilctl status` shows
+    // its instances at most 1 s old. The checker's is asked for by each `vigilctl status` (Supervisor).
     vigil::ipc::Envelope ping;
     ping.mutable_ping()->set_want_status(status_on_ping_);
     channel_->send(std::move(ping), common::ipc::Channel::Priority::kUrgent);

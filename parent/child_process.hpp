@@ -74,6 +74,8 @@ class SupervisedChild {
     bool send(vigil::ipc::Envelope envelope);
     // True between respawn() and the exit of the process it replaces.
     bool replacing() const { return respawn_; }
+    // True once it was asked to go (respawn, disable, stop): its process answers nothing but Pings now.
+    bool leaving() const { return respawn_ || disabled_ || stopping_; }
     // True when the process runs and its channel is open.
     bool connected() const { return channel_ && channel_->is_open(); }
 

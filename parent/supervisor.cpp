@@ -206,6 +206,7 @@ void Supervisor::on_child_message(SupervisedChild& child, vigil::ipc::Envelope&&
                 store_.on_vrrp_status(e.status());
             else {
                 store_.on_checker_status(std::move(*e.mutable_status()));
+                status_requested_ = false;
                 if (!status_waiters_.empty()) answer_status();
             }
             return;
@@ -270,7 +271,9 @@ void Supervisor::on_config_result(SupervisedChild& child, const vigil::ipc::Conf
 void Supervisor::on_lost(SupervisedChild& child) {
     if (txn_) decide(txn_->on_child_lost(child.role()));
     // Its Status will not come: what vigild knows, with the child shown as restarting.
-    if (&child == checker_.get() && !status_waiters_.empty()) answer_status();
+    if (&child != checker_.get()) return;
+    status_requested_ = false;
+    if (!status_waiters_.empty()) answer_status();
 }
 
 void Supervisor::reload(std::function<void(const ReloadResult&)> done) {
@@ -440,14 +443,19 @@ void Supervisor::stop_next() {
 void Supervisor::status(std::function<void(const vigil::control::StatusResponse&)> done) {
     status_waiters_.push_back(std::move(done));
     if (status_waiters_.size() > 1) return;  // the request in flight answers this one too
-    // Only a configured checker has servers to report (one still starting would answer with none), and
-    // vigild's record of them is what Health messages keep current since the last Status: the checker
-    // builds a fresh Status for this request, real server by real server, with the last reasons.
-    vigil::ipc::Envelope request;
-    request.mutable_status_request();
-    if (checker_->state() != ChildStatus::RUNNING || !checker_->send(std::move(request))) {
-        answer_status();
-        return;
+    // Only a configured checker that is staying has servers to report (one still starting would answer
+    // with none, one asked to go answers nothing), and vigild's record of them is what Health messages
+    // keep current since the last Status: the checker builds a fresh Status for this request, real server
+    // by real server, with the last reasons.
+    if (!status_requested_) {
+        vigil::ipc::Envelope request;
+        request.mutable_status_request();
+        if (stopping_ || checker_->state() != ChildStatus::RUNNING || checker_->leaving() ||
+            !checker_->send(std::move(request))) {
+            answer_status();
+            return;
+        }
+        status_requested_ = true;
     }
     status_timer_.expires_after(kStatusWait);
     status_timer_.async_wait([this, round = status_round_](const asio::error_code& ec) {

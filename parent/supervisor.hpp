@@ -25,7 +25,7 @@ class Supervisor final : public ControlHandler {
     static constexpr auto kStopGrace = std::chrono::seconds(5);
     // How long `vigilctl status` waits for the checker's fresh Status before it answers with what vigild
     // last knew (a checker whose loop is that busy is still shown, with its last Status).
-    static constexpr auto kStatusWait = std::chrono::seconds(2);
+    static constexpr auto kStatusWait = std::chrono::seconds(1);
 
     Supervisor(asio::io_context& io, const Options& options, vigil::config::Config config,
                StartResources resources);
@@ -84,6 +84,9 @@ class Supervisor final : public ControlHandler {
     std::vector<std::function<void(const vigil::control::StatusResponse&)>> status_waiters_;
     asio::steady_timer status_timer_;
     std::uint64_t status_round_ = 0;  // a timer that fired for an earlier round answers nobody
+    // A StatusRequest is with the checker and its Status has not come yet: a new round waits for that one
+    // rather than asking again (a script polling faster than a busy checker builds would queue them up).
+    bool status_requested_ = false;
 
     bool stopping_ = false;
     int exit_status_ = 0;

@@ -26,7 +26,9 @@ class Uplink {
     virtual ~Uplink() = default;
     // Sends a VrrpState, Health, Event or Status (version and seq are filled in).
     virtual void send(vigil::ipc::Envelope envelope) = 0;
-    // Sends a Status filled by the handler's fill_status(): call it when something the parent shows changed.
+    // Sends a Status filled by the handler's fill_status() (the runtime also sends one after each Commit and
+    // for each StatusRequest): vigil-vrrp calls it when an instance changed, since vigild shows its
+    // instances from the latest Status it has.
     virtual void send_status() = 0;
 };
 
