@@ -200,12 +200,12 @@ asio::awaitable<CheckResult> HttpCheck::check_url(const HttpUrl& url) {
     context.set_verify_mode(asio::ssl::verify_none);
     asio::ssl::stream<asio::ip::tcp::socket&> tls(socket, context);
     Deadline deadline(executor, timeout_, [&socket] { close_quietly(socket); });
-    auto failed = [&](const std::string& why) {
-        return deadline.expired() ? deadline.timeout() : CheckResult{false, why, {}};
+    auto failed = [&](const std::string& why, const std::error_code& cause = {}) {
+        return deadline.expired() ? deadline.timeout() : failure(cause, why);
     };
 
     auto ec = co_await connect_tcp(socket, target_);
-    if (ec || deadline.expired()) co_return failed(describe_error(ec));
+    if (ec || deadline.expired()) co_return failed(describe_error(ec), ec);
 
     std::string raw;
     const std::string request = http_request(url, params_.http_protocol, target_);
@@ -220,7 +220,7 @@ asio::awaitable<CheckResult> HttpCheck::check_url(const HttpUrl& url) {
         ec = co_await exchange(socket, request, raw);
     }
     if (deadline.expired()) co_return failed("");
-    if (ec) co_return failed(describe_error(ec));
+    if (ec) co_return failed(describe_error(ec), ec);
 
     std::string error;
     const auto response = parse_http_response(raw, error);

@@ -62,12 +62,12 @@ asio::awaitable<CheckResult> SmtpCheck::run() {
     auto executor = co_await asio::this_coro::executor;
     asio::ip::tcp::socket socket(executor);
     Deadline deadline(executor, timeout_, [&socket] { close_quietly(socket); });
-    auto failed = [&](const std::string& why) {
-        return deadline.expired() ? deadline.timeout() : CheckResult{false, why, {}};
+    auto failed = [&](const std::string& why, const std::error_code& cause = {}) {
+        return deadline.expired() ? deadline.timeout() : failure(cause, why);
     };
 
     auto ec = co_await connect_tcp(socket, target_);
-    if (ec || deadline.expired()) co_return failed(describe_error(ec));
+    if (ec || deadline.expired()) co_return failed(describe_error(ec), ec);
 
     std::string error;
     int code = co_await read_reply(socket, error);
@@ -76,7 +76,7 @@ asio::awaitable<CheckResult> SmtpCheck::run() {
 
     const std::string helo = "HELO " + params_.helo_name + "\r\n";
     co_await asio::async_write(socket, asio::buffer(helo), asio::redirect_error(asio::use_awaitable, ec));
-    if (ec || deadline.expired()) co_return failed(describe_error(ec));
+    if (ec || deadline.expired()) co_return failed(describe_error(ec), ec);
     code = co_await read_reply(socket, error);
     if (code < 0) co_return failed(error);
     if (code != 250) co_return failed("SMTP HELO answered " + std::to_string(code) + ", expected 250");

@@ -41,7 +41,7 @@ asio::awaitable<CheckResult> TcpCheck::run() {
     asio::ip::tcp::socket socket(executor);
     Deadline deadline(executor, timeout_, [&socket] { close_quietly(socket); });
     const std::error_code ec = co_await connect_tcp(socket, target_, Handshake::kHalfOpen);
-    CheckResult result{!ec, ec ? describe_error(ec) : "connected", {}};
+    CheckResult result = ec ? failure(ec, describe_error(ec)) : CheckResult{true, "connected", {}};
     if (deadline.expired()) result = deadline.timeout();
     if (socket.is_open()) {
         // Abortive close (RST), as HAProxy's checks do: it ends the half-open handshake before the server

@@ -274,23 +274,30 @@ void Checker::fill_status(vigil::ipc::Status& status) {
             r->set_address(rs.address());
             r->set_port(rs.port());
             r->set_weight(static_cast<std::uint32_t>(rs.weight() < 0 ? 0 : rs.weight()));
-            if (auto rit = restored_.find(key + " -> " + ipc::real_server_key(rs)); rit != restored_.end()) {
-                r->set_healthy(rit->second.up());
-                r->set_reason("restored: " + rit->second.reason());
-                continue;
-            }
             auto found = checked.find(std::make_pair(std::string_view(rs.address()), rs.port()));
-            if (found == checked.end()) continue;
-            const auto& l = *found->second;
-            r->set_healthy(l.up);
-            r->set_weight(static_cast<std::uint32_t>(l.weight < 0 ? 0 : l.weight));
-            r->set_reason(l.reason);
+            const RealServerStatus* l = found == checked.end() ? nullptr : found->second;
             bool ran = false;
-            for (const auto& c : l.checkers) ran |= c.checked;
-            r->set_last_result(!ran          ? vigil::status::CHECK_RESULT_UNKNOWN
-                               : l.up        ? vigil::status::CHECK_RESULT_SUCCESS
-                               : l.timed_out ? vigil::status::CHECK_RESULT_TIMEOUT
-                                             : vigil::status::CHECK_RESULT_FAILURE);
+            if (l)
+                for (const auto& c : l->checkers) ran |= c.checked;
+            // Until this process has checked it, a server shows the health its predecessor handed over;
+            // after, its own results (a server still down after a restart sends no Health, so the handed-over
+            // record would otherwise stay).
+            if (!ran) {
+                if (auto rit = restored_.find(key + " -> " + ipc::real_server_key(rs));
+                    rit != restored_.end()) {
+                    r->set_healthy(rit->second.up());
+                    r->set_reason("restored: " + rit->second.reason());
+                    continue;
+                }
+            }
+            if (!l) continue;
+            r->set_healthy(l->up);
+            r->set_weight(static_cast<std::uint32_t>(l->weight < 0 ? 0 : l->weight));
+            r->set_reason(l->reason);
+            r->set_last_result(!ran           ? vigil::status::CHECK_RESULT_UNKNOWN
+                               : l->up        ? vigil::status::CHECK_RESULT_SUCCESS
+                               : l->timed_out ? vigil::status::CHECK_RESULT_TIMEOUT
+                                              : vigil::status::CHECK_RESULT_FAILURE);
         }
     }
     status.mutable_ipvs()->set_available(keeper_.status().available);

@@ -41,6 +41,13 @@ class Deadline {
     TimerWheel::Entry entry_;
 };
 
+// A failed connect or exchange as a result: the kernel's own timeout (its SYN retries run out before
+// connect_timeout does) is a timeout too.
+inline CheckResult failure(const std::error_code& cause, std::string reason) {
+    if (cause == std::errc::timed_out) return CheckResult::timeout(std::move(reason));
+    return {false, std::move(reason), {}};
+}
+
 // "3 s", "0.5 s".
 std::string format_duration(Duration d);
 

@@ -35,6 +35,10 @@ std::string error_text(int err) {
     return describe_error(std::error_code(err, std::system_category()));
 }
 
+CheckResult connect_failure(int err) {
+    return failure(std::error_code(err, std::system_category()), error_text(err));
+}
+
 }  // namespace
 
 TcpProber::Probe::~Probe() {
@@ -110,7 +114,7 @@ void TcpProber::start(Probe& probe, const asio::ip::tcp::endpoint& remote, Durat
         const int err = errno;
         sock->failed_at_once = true;
         probe.timeout_.set([this, sock, err] {
-            if (sock->probe) finish(*sock, CheckResult{false, error_text(err), {}}, Left::kFailed);
+            if (sock->probe) finish(*sock, connect_failure(err), Left::kFailed);
         });
         wheel_.arm(probe.timeout_, wheel_.now(), executor);
         return;
@@ -165,7 +169,7 @@ void TcpProber::on_events() {
             const auto ev = events[i].events;
             if (ev & (EPOLLERR | EPOLLHUP)) {
                 const auto [err, left] = read_failure(*sock);
-                finish(*sock, CheckResult{false, err ? error_text(err) : "connection closed", {}}, left);
+                finish(*sock, err ? connect_failure(err) : CheckResult{false, "connection closed", {}}, left);
             } else if (ev & EPOLLOUT) {
                 finish(*sock, CheckResult{true, "connected", {}}, Left::kOpen);
             }

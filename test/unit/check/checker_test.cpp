@@ -94,3 +94,58 @@ TEST_CASE("checker: status names each real server's health, last result and reas
     checker.stop([&] { stopped = true; });
     CHECK(stopped);
 }
+
+TEST_CASE("checker: a server handed over by the previous checker shows this one's results once checked") {
+    asio::io_context io;
+    std::uint16_t down_port = 0;
+    {
+        tcp::acceptor probe(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+        down_port = probe.local_endpoint().port();
+    }
+    const std::string text =
+        "virtual_server 127.0.0.1 80 {\n    delay_loop 1\n    lb_kind NAT\n    protocol TCP\n"
+        "    real_server 127.0.0.1 " +
+        std::to_string(down_port) +
+        " {\n        TCP_CHECK {\n            connect_timeout 1\n            retry 0\n"
+        "            warmup 0\n        }\n    }\n}\n";
+    common::config::ParseOptions options;
+    options.config_id = "node1";
+    auto parsed = common::config::parse_string(text, "test.conf", options);
+    REQUIRE(parsed.ok());
+
+    check::Checker checker(io, false);
+    NullUplink uplink;
+    checker.start(uplink);
+    // The predecessor saw it down by timeout; this checker finds it down again, refused: no change of health,
+    // so no Health either, and status must still move on to the new result.
+    ipc::Snapshot snapshot;
+    auto* h = snapshot.add_health();
+    h->set_virtual_server("127.0.0.1:80 TCP");
+    h->set_real_server("127.0.0.1:" + std::to_string(down_port));
+    h->set_up(false);
+    h->set_reason("timeout after 1 s");
+    h->set_timed_out(true);
+    checker.restore(snapshot);
+    REQUIRE(checker.prepare(1, parsed.config).empty());
+    checker.commit(1);
+    ipc::Status status;
+    status.Clear();
+    checker.fill_status(status);
+    REQUIRE(find(status, down_port));
+    CHECK(find(status, down_port)->reason() == "restored: timeout after 1 s");
+    CHECK_FALSE(find(status, down_port)->healthy());
+    REQUIRE(check::test::run_until(io, [&] {
+        status.Clear();
+        checker.fill_status(status);
+        const auto* down = find(status, down_port);
+        return down && down->last_result() != status::CHECK_RESULT_UNKNOWN;
+    }));
+    const auto* down = find(status, down_port);
+    CHECK_FALSE(down->healthy());
+    CHECK(down->last_result() == status::CHECK_RESULT_FAILURE);
+    CHECK(down->reason() == "connection refused");
+    CHECK(uplink.health == 0);
+    bool stopped = false;
+    checker.stop([&] { stopped = true; });
+    CHECK(stopped);
+}

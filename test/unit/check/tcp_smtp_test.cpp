@@ -11,6 +11,7 @@
 
 #include "checker_child/check_smtp.hpp"
 #include "checker_child/check_tcp.hpp"
+#include "checker_child/net_util.hpp"
 #include "test/unit/check/support.hpp"
 
 using namespace vigil::check;
@@ -66,6 +67,17 @@ TEST_CASE("TCP_CHECK fails with 'connection refused' when nothing listens") {
     CHECK_FALSE(r.ok);
     CHECK(r.reason == "connection refused");
     CHECK_FALSE(r.timed_out);
+}
+
+TEST_CASE("a connect the kernel gave up on (ETIMEDOUT) is a timeout; any other error a failure") {
+    const auto kernel = failure(std::error_code(ETIMEDOUT, std::system_category()), "connection timed out");
+    CHECK_FALSE(kernel.ok);
+    CHECK(kernel.timed_out);
+    CHECK(kernel.reason == "connection timed out");
+    const auto refused = failure(std::error_code(ECONNREFUSED, std::system_category()), "connection refused");
+    CHECK_FALSE(refused.ok);
+    CHECK_FALSE(refused.timed_out);
+    CHECK_FALSE(failure(asio::error::host_unreachable, "no route to host").timed_out);
 }
 
 TEST_CASE("TCP_CHECK times out after connect_timeout when the server's accept queue is full") {
