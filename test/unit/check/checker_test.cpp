@@ -28,6 +28,27 @@ struct NullUplink final : common::child::Uplink {
     void send_status() override { ++statuses; }
 };
 
+// A port on 127.0.0.1 where nothing listens (bound, then closed).
+std::uint16_t closed_port(asio::io_context& io) {
+    tcp::acceptor probe(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+    return probe.local_endpoint().port();
+}
+
+// One virtual server with a TCP_CHECK (every second, connect_timeout 1, retry 0, no warmup) per port.
+vigil::config::Config config_for(std::initializer_list<std::uint16_t> ports) {
+    std::string text = "virtual_server 127.0.0.1 80 {\n    delay_loop 1\n    lb_kind NAT\n    protocol TCP\n";
+    for (auto port : ports)
+        text += "    real_server 127.0.0.1 " + std::to_string(port) +
+                " {\n        TCP_CHECK {\n            connect_timeout 1\n            retry 0\n"
+                "            warmup 0\n        }\n    }\n";
+    text += "}\n";
+    common::config::ParseOptions options;
+    options.config_id = "node1";
+    auto parsed = common::config::parse_string(text, "test.conf", options);
+    REQUIRE(parsed.ok());
+    return parsed.config;
+}
+
 const status::RealServerStatus* find(const ipc::Status& s, std::uint32_t port) {
     for (const auto& vs : s.virtual_servers())
         for (const auto& rs : vs.real_servers())
@@ -42,26 +63,13 @@ TEST_CASE("checker: status names each real server's health, last result and reas
     check::test::BlackHole hole(io);  // connects to it hang until connect_timeout
     tcp::acceptor acceptor(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
     const auto up_port = acceptor.local_endpoint().port();
-    std::uint16_t down_port = 0;
-    {
-        tcp::acceptor probe(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
-        down_port = probe.local_endpoint().port();
-    }
-    std::string text = "virtual_server 127.0.0.1 80 {\n    delay_loop 1\n    lb_kind NAT\n    protocol TCP\n";
-    for (auto port : {up_port, down_port, hole.port})
-        text += "    real_server 127.0.0.1 " + std::to_string(port) +
-                " {\n        TCP_CHECK {\n            connect_timeout 1\n            retry 0\n"
-                "            warmup 0\n        }\n    }\n";
-    text += "}\n";
-    common::config::ParseOptions options;
-    options.config_id = "node1";
-    auto parsed = common::config::parse_string(text, "test.conf", options);
-    REQUIRE(parsed.ok());
+    const auto down_port = closed_port(io);
+    const auto config = config_for({up_port, down_port, hole.port});
 
     check::Checker checker(io, false);
     NullUplink uplink;
     checker.start(uplink);
-    REQUIRE(checker.prepare(1, parsed.config).empty());
+    REQUIRE(checker.prepare(1, config).empty());
     checker.commit(1);
     ipc::Status status;
     REQUIRE(check::test::run_until(io, [&] {
@@ -97,21 +105,8 @@ TEST_CASE("checker: status names each real server's health, last result and reas
 
 TEST_CASE("checker: a server handed over by the previous checker shows this one's results once checked") {
     asio::io_context io;
-    std::uint16_t down_port = 0;
-    {
-        tcp::acceptor probe(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
-        down_port = probe.local_endpoint().port();
-    }
-    const std::string text =
-        "virtual_server 127.0.0.1 80 {\n    delay_loop 1\n    lb_kind NAT\n    protocol TCP\n"
-        "    real_server 127.0.0.1 " +
-        std::to_string(down_port) +
-        " {\n        TCP_CHECK {\n            connect_timeout 1\n            retry 0\n"
-        "            warmup 0\n        }\n    }\n}\n";
-    common::config::ParseOptions options;
-    options.config_id = "node1";
-    auto parsed = common::config::parse_string(text, "test.conf", options);
-    REQUIRE(parsed.ok());
+    const auto down_port = closed_port(io);
+    const auto config = config_for({down_port});
 
     check::Checker checker(io, false);
     NullUplink uplink;
@@ -126,7 +121,7 @@ TEST_CASE("checker: a server handed over by the previous checker shows this one'
     h->set_reason("timeout after 1 s");
     h->set_timed_out(true);
     checker.restore(snapshot);
-    REQUIRE(checker.prepare(1, parsed.config).empty());
+    REQUIRE(checker.prepare(1, config).empty());
     checker.commit(1);
     ipc::Status status;
     status.Clear();
