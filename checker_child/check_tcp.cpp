@@ -23,8 +23,14 @@ std::string TcpCheck::describe() const {
 
 bool TcpCheck::start(const asio::any_io_executor& executor, std::function<void(const CheckResult&)> done) {
     if (!remote_) return false;
-    if (!prober_) prober_ = &TcpProber::of(executor);
-    prober_->start(probe_, *remote_, timeout_, executor, std::move(done));
+    if (!prober_) {
+        syn_prober_ = &SynProber::of(executor);
+        prober_ = &TcpProber::of(executor);
+    }
+    if (syn_prober_->available(remote_->address().is_v6()))
+        syn_prober_->start(syn_probe_, *remote_, timeout_, executor, std::move(done));
+    else
+        prober_->start(probe_, *remote_, timeout_, executor, std::move(done));
     return true;
 }
 

@@ -24,7 +24,6 @@ namespace {
 
 constexpr const char* kVrrp = "vrrp";
 constexpr const char* kChecker = "checker";
-constexpr int kCapNetRaw = 13;
 
 std::string diagnostic_line(const cfg::Diagnostic& d) {
     return d.file + ":" + std::to_string(d.line) + ":" + std::to_string(d.column) + ": " +
@@ -86,8 +85,8 @@ SupervisedChild::Launch Supervisor::launch_for(const std::string& role) const {
     args.log = options_.log;
     args.need_net_raw = !vrrp && needs_icmp(config_);
     l.arguments = common::child::child_arguments(args);
-    // The checker gets CAP_NET_RAW only for ICMP checks: it leaves the ambient set between fork and exec.
-    if (!vrrp && !args.need_net_raw) l.lower_ambient.push_back(kCapNetRaw);
+    // The checker starts with CAP_NET_RAW to open TCP_CHECK's raw sockets, and keeps it only for ICMP checks
+    // (--need-net-raw): checker_child/main.cpp.
     return l;
 }
 

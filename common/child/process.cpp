@@ -133,6 +133,8 @@ int run_child(int argc, char** argv, const ChildSpec& spec) {
             joined_names(missing), joined_names(required), joined_names(required));
         return kExitPermanent;
     }
+    // Descriptors that need a capability the child then gives up are opened now.
+    if (spec.before_trim) spec.before_trim(args);
     if (auto err = keep_only(required); !err.empty()) {
         spdlog::critical("cannot drop capabilities: {}", err);
         return kExitFailure;

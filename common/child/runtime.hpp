@@ -117,6 +117,9 @@ struct ChildSpec {
     // The capabilities (CAP_NET_RAW, ...) the child needs in its effective set, given its arguments. Every
     // other capability is dropped.
     std::function<std::vector<int>(const ChildArguments&)> required_capabilities;
+    // Optional: runs before the capabilities are trimmed, while the child still has those it was started
+    // with, to open what needs one it then gives up (vigil-checker's raw TCP sockets: CAP_NET_RAW).
+    std::function<void(const ChildArguments&)> before_trim;
     // Builds the handler once the process is set up, on the loop it will run on.
     std::function<std::unique_ptr<Handler>(const ChildArguments&, asio::io_context&)> make_handler;
 };

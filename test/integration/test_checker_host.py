@@ -1,7 +1,7 @@
 """vigil-checker on this host (issue 5 items 1, 3 and 5): health reaches `vigilctl status`, the IPVS backend is
 reported unavailable with the kernel's reason (this kernel has no IPVS) without the checker exiting, and a
 crashed checker never moves VRRP: an instance that tracks a virtual server stays MASTER while the checker is
-killed again and again.
+killed again and again. TCP_CHECK's raw SYNs give the reasons a connect() gives (RawSynChecks).
 
 One router namespace r1 on a bridge with a client; real servers are TCP listeners on r1's own addresses
 (192.0.2.1:8080 answers, 192.0.2.1:8081 refuses, and an nftables rule drops the SYNs to 192.0.2.1:8082, whose
@@ -187,6 +187,121 @@ class CheckerOnHost(unittest.TestCase):
         self.assertEqual(after.get("transitions"), before.get("transitions"), "no transition at all")
         self.assertEqual(child(self.status(), "vrrp")["pid"], vrrp_pid)
         self.assertEqual(self.vl.holders("192.0.2.100"), ["r1"])
+
+
+RAW_CONF = """
+virtual_server 192.0.2.100 80 {
+    delay_loop 1
+    lb_algo rr
+    lb_kind NAT
+    protocol TCP
+    real_server 192.0.2.1 8080 {
+        TCP_CHECK {
+            connect_timeout 2
+            retry 0
+        }
+    }
+    real_server 192.0.2.1 8081 {
+        TCP_CHECK {
+            connect_timeout 2
+            retry 0
+        }
+    }
+    real_server 192.0.2.1 8083 {
+        TCP_CHECK {
+            connect_timeout 2
+            retry 0
+        }
+    }
+    real_server 203.0.113.1 80 {
+        TCP_CHECK {
+            connect_timeout 2
+            retry 0
+        }
+    }
+}
+"""
+
+CAP_NET_ADMIN = 1 << 12
+CAP_NET_RAW = 1 << 13
+
+
+def tcp_active_opens(pid):
+    """Tcp ActiveOpens of PID's network namespace: every connect() there."""
+    with open(f"/proc/{pid}/net/snmp") as f:
+        rows = [line.split() for line in f if line.startswith("Tcp:")]
+    return int(rows[1][rows[0].index("ActiveOpens")])
+
+
+def raw_tcp_sockets(pid):
+    """The inodes of PID's raw sockets of protocol TCP (6), IPv4 and IPv6, as its namespace lists them."""
+    inodes = set()
+    for name in ("raw", "raw6"):
+        with open(f"/proc/{pid}/net/{name}") as f:
+            next(f)
+            for line in f:
+                cols = line.split()
+                if cols[1].rsplit(":", 1)[1] == "0006":  # local_address ADDR:PROTOCOL
+                    inodes.add(cols[9])
+    held = set()
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            target = os.readlink(f"/proc/{pid}/fd/{fd}")
+        except FileNotFoundError:
+            continue
+        if target.startswith("socket:["):
+            held.add(target[8:-1])
+    return inodes & held
+
+
+def proc_caps(pid, which):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith(which + ":"):
+                return int(line.split()[1], 16)
+    raise KeyError(which)
+
+
+class RawSynChecks(unittest.TestCase):
+    """TCP_CHECK sends raw SYNs (checker_child/syn_prober.hpp): the same reasons as a connect() gives, ICMP
+    errors included, from a checker that holds raw TCP sockets but not CAP_NET_RAW, and that connects no
+    socket. 192.0.2.1:8083 is rejected with ICMP host-unreachable by an nftables rule; 203.0.113.0/24 has an
+    unreachable route, so its SYN is never sent."""
+
+    def setUp(self):
+        self.vl = VrrpLab(routers=1)
+        self.addCleanup(self.vl.close)
+        r1 = self.vl.routers["r1"]
+        r1.run(["nft", "-f", "-"], input="table inet vigiltest {\n"
+               "  chain in { type filter hook input priority 0; policy accept;"
+               " tcp dport 8083 reject with icmp type host-unreachable; }\n}\n")
+        r1.run(["ip", "route", "add", "unreachable", "203.0.113.0/24"])
+        self.vl.start_vigild("r1", RAW_CONF)
+        self.addCleanup(lambda: print(self.vl.log("r1")[-4000:]) if self._outcome.result.failures else None)
+
+    def test_raw_syns_give_connect_s_reasons_without_connecting_or_keeping_cap_net_raw(self):
+        def settled():
+            rs = real_servers(self.vl.status("r1") or {})
+            got = [rs.get(k, {}) for k in ("192.0.2.1:8080", "192.0.2.1:8081", "192.0.2.1:8083", "203.0.113.1:80")]
+            return all(r.get("lastResult") for r in got) and \
+                got[0].get("lastResult") == "CHECK_RESULT_SUCCESS" and got
+        up, refused, rejected, unroutable = wait_until(settled, 15, interval=0.2, what="every real server checked")
+        self.assertEqual(refused.get("reason"), "connection refused")
+        self.assertEqual(rejected.get("reason"), "no route to host", "the ICMP error ends the check")
+        self.assertEqual(unroutable.get("reason"), "no route to host")
+        for r in (refused, rejected, unroutable):
+            self.assertEqual(r.get("lastResult"), "CHECK_RESULT_FAILURE", r)
+            self.assertFalse(r.get("healthy"), r)
+
+        pid = child(self.vl.status("r1"), "checker")["pid"]
+        self.assertTrue(raw_tcp_sockets(pid), "vigil-checker holds a raw TCP socket")
+        self.assertEqual(proc_caps(pid, "CapEff"), CAP_NET_ADMIN, "and no CAP_NET_RAW (no PING_CHECK)")
+        self.assertEqual(proc_caps(pid, "CapPrm") & CAP_NET_RAW, 0)
+        # Four checks a second for 3 s, and not one connect() in the namespace.
+        opens0 = tcp_active_opens(pid)
+        time.sleep(3)
+        self.assertEqual(tcp_active_opens(pid) - opens0, 0)
+        self.assertEqual(child(self.vl.status("r1"), "checker").get("restarts", 0), 0)
 
 
 if __name__ == "__main__":
