@@ -18,6 +18,7 @@ measured (programming IPVS is benchmark (a), in the VM).
     delayed-ACK timer after their SYN-ACK (a checker that falls behind: the ACK then goes out first).
   - refused: no listener; every check gets a RST (connection refused), so every real server is down and is
     checked every delay_loop like a live one.
+In both variants test/bench/syn_counter.c (compiled here too) runs in srv and counts the checks (below).
 The listeners sit in their own namespace, so their N ports cannot collide with the checker's ephemeral ports
 (ip_local_port_range is left at its default, 32768-60999, in both namespaces); RLIMIT_NOFILE is raised to
 N + 4096 for vigild (its children inherit it; capped at the hard limit, which a container without
@@ -25,10 +26,14 @@ CAP_SYS_RESOURCE cannot raise: 20,000 here) and by each listener process for its
 
 After the last real server's first check (vigilctl status shows every one checked with the expected result) and
 a further warm-up, over a window of --seconds:
-  - checks per second actually performed: the TCP connections the checker's namespace opened (Tcp ActiveOpens
-    in /proc/PID/net/snmp of vigil-checker, which counts every connect(), refused or not), and for "accepted"
-    the connections the listener accepted (none, but for half-open checks whose RST came more than 200 ms
-    after their SYN-ACK);
+  - checks per second actually performed: the TCP SYNs (SYN set, ACK clear) srv received, one per check
+    however the checker sends it (connect(), or a SYN on a raw socket, which Tcp ActiveOpens of the checker's
+    namespace would not count); a retransmitted SYN counts again (rare here). syn_counter's AF_PACKET socket on
+    srv's eth0 keeps only those SYNs with a classic BPF filter and never reads them: the kernel counts each
+    one and, the socket's minimal buffer being full, drops it, so the filter is about all the counting adds
+    to srv's side of a check (which veth bills to the checker). The progress log also gives connect()s per
+    second (ActiveOpens). For "accepted" also the connections the listener accepted (none, but for half-open
+    checks whose RST came more than 200 ms after their SYN-ACK);
   - vigil-checker's CPU share: utime+stime from /proc/PID/stat (10 ms ticks) and the run time in
     /proc/PID/schedstat, over the wall time, with the same for vigild (which does nothing per check) and the
     listener;
@@ -46,6 +51,7 @@ import os
 import platform
 import re
 import resource
+import signal
 import subprocess
 import sys
 import tempfile
@@ -62,6 +68,7 @@ DOC = os.path.join(HERE, "..", "..", "docs", "benchmarks.md")
 SECTION = "## Health checker"
 SUBSECTION = "### On the host"
 LISTENER_SOURCE = os.path.join(HERE, "accept_listener.c")
+SYN_COUNTER_SOURCE = os.path.join(HERE, "syn_counter.c")
 CHECKER_ADDR, SERVER_ADDR = "10.77.0.1", "10.77.0.2"
 FIRST_PORT = 10000
 PER_VS = 100
@@ -74,12 +81,17 @@ def log(text):
 
 # --- the pieces shared with test/vm/bench_checker_cpu.py ------------------------------------------------------
 
-def compile_listener(out_dir, static=False):
-    """Compiles accept_listener.c into out_dir; returns the executable's path."""
-    exe = os.path.join(out_dir, "accept_listener")
-    cmd = ["cc", "-O2", "-Wall", "-o", exe, LISTENER_SOURCE] + (["-static"] if static else [])
+def compile_listener(out_dir, static=False, source=LISTENER_SOURCE):
+    """Compiles accept_listener.c (or another helper's source) into out_dir; returns the executable's path."""
+    exe = os.path.join(out_dir, os.path.splitext(os.path.basename(source))[0])
+    cmd = ["cc", "-O2", "-Wall", "-o", exe, source] + (["-static"] if static else [])
     subprocess.run(cmd, check=True)
     return exe
+
+
+def compile_syn_counter(out_dir, static=False):
+    """Compiles syn_counter.c into out_dir; returns the executable's path."""
+    return compile_listener(out_dir, static, SYN_COUNTER_SOURCE)
 
 
 def checker_config(n, server_addr=SERVER_ADDR, first_port=FIRST_PORT, per_vs=PER_VS, vip_prefix="10.78"):
@@ -100,7 +112,8 @@ def checker_config(n, server_addr=SERVER_ADDR, first_port=FIRST_PORT, per_vs=PER
 
 
 def tcp_active_opens(pid):
-    """Tcp ActiveOpens of the network namespace PID lives in (every connect() there)."""
+    """Tcp ActiveOpens of the network namespace PID lives in (every connect() there; not a raw SYN). Logged
+    beside the SYN count: it tells a checker that connects from one that sends raw SYNs."""
     with open(f"/proc/{pid}/net/snmp") as f:
         rows = [line.split() for line in f if line.startswith("Tcp:")]
     return int(rows[1][rows[0].index("ActiveOpens")])
@@ -169,6 +182,24 @@ class Listener:
                 self.accepted[proc.pid] = int(w[1])
 
 
+class SynCounter:
+    """syn_counter in a namespace, on one interface: total() asks it for the SYNs received so far (SIGUSR1; it
+    answers with one line)."""
+
+    def __init__(self, ns, exe, ifname):
+        self.proc = ns.spawn([exe, ifname], stdout=subprocess.PIPE, text=True)
+        line = self.proc.stdout.readline().split()
+        if not line or line[0] != "ready":
+            raise AssertionError(f"syn_counter did not start on {ns.name} {ifname}")
+
+    def total(self):
+        self.proc.send_signal(signal.SIGUSR1)
+        w = self.proc.stdout.readline().split()
+        if len(w) < 2 or w[0] != "syn":
+            raise AssertionError(f"syn_counter answered {w}")
+        return int(w[1])
+
+
 def raise_nofile(limit):
     """A preexec_fn: the soft and hard RLIMIT_NOFILE to `limit`, or as high as the hard limit allows (without
     CAP_SYS_RESOURCE, as in a container, the hard limit cannot be raised)."""
@@ -203,7 +234,7 @@ def real_server_summary(st):
     return total, checked, healthy, sample
 
 
-def run_one(n, variant, steer, seconds, warmup, listener_exe, work):
+def run_one(n, variant, steer, seconds, warmup, listener_exe, counter_exe, work):
     """One measurement; returns a dict of results."""
     with Lab("cb") as lab:
         chk, srv = lab.netns("chk"), lab.netns("srv")
@@ -216,6 +247,7 @@ def run_one(n, variant, steer, seconds, warmup, listener_exe, work):
             # network. Without it, veth delivers each packet in the sender's context and the checker's CPU
             # also holds the listener's kernel TCP work.
             srv.run(["sh", "-c", "echo 2 > /sys/class/net/eth0/queues/rx-0/rps_cpus"])
+        syns = SynCounter(srv, counter_exe, "eth0")
         listener = None
         if variant == "accepted":
             listener = Listener(srv, listener_exe, n)
@@ -256,6 +288,7 @@ def run_one(n, variant, steer, seconds, warmup, listener_exe, work):
         t0 = time.monotonic()
         cpu0 = {k: cpu_seconds(p) for k, p in pids.items()}
         opens0 = tcp_active_opens(checker)
+        syn0 = syns.total()
         acc0 = listener.total() if listener else 0
         if PERF_OUT:
             # A profile of vigil-checker over the window (perf's own sampling adds to the CPU measured).
@@ -265,6 +298,7 @@ def run_one(n, variant, steer, seconds, warmup, listener_exe, work):
             time.sleep(seconds)
         t1 = time.monotonic()
         cpu1 = {k: cpu_seconds(p) for k, p in pids.items()}
+        syn1 = syns.total()
         opens1 = tcp_active_opens(checker)
         acc1 = listener.total() if listener else 0
         load1 = os.getloadavg()
@@ -273,9 +307,10 @@ def run_one(n, variant, steer, seconds, warmup, listener_exe, work):
         st = status(ctl, sock)
         total, checked, healthy, sample = real_server_summary(st)
         restarts = next(c for c in st["children"] if c.get("role") == "checker").get("restarts", 0)
-        checks = (opens1 - opens0) / wall
+        checks = (syn1 - syn0) / wall
         # The listener reports every 0.5 s: its count lags by up to that, at both ends alike.
         out = {"n": n, "variant": variant, "steer": steer, "wall": wall, "checks_per_s": checks,
+               "connects_per_s": (opens1 - opens0) / wall,
                "accepted_per_s": (acc1 - acc0) / wall if listener else None,
                "healthy": healthy, "sample_reason": sample, "restarts": restarts,
                "load": (load0[0], load1[0]), "mem": mem}
@@ -293,7 +328,7 @@ def fmt_pct(x):
 
 
 def table(results):
-    lines = ["| N | variant | server side | checks/s (ActiveOpens) | accepted/s | vigil-checker CPU (stat / sched) | "
+    lines = ["| N | variant | server side | checks/s (SYNs received) | accepted/s | vigil-checker CPU (stat / sched) | "
              "CPU per check | vigil-checker private / RSS | vigild CPU | listener CPU | load 1-min |",
              "|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in results:
@@ -315,7 +350,7 @@ def report(results, seconds, warmup):
             f"Produced by `sudo python3 test/bench/checker_bench.py` (method in its docstring); {version or 'vigild'}"
             f" built RelWithDebInfo; measured {when} on {platform.node()} ({os.cpu_count()} CPUs shared with "
             f"other sessions, Linux {platform.release()}). Window {seconds:g} s after a {warmup:g} s warm-up; "
-            "CPU share is of one core; per-check CPU is the scheduler's run time over ActiveOpens.", "",
+            "CPU share is of one core; per-check CPU is the scheduler's run time over the SYNs srv received.", "",
             table(results), ""]
     for r in results:
         notes = []
@@ -372,6 +407,7 @@ def main():
         os.makedirs(work, exist_ok=True)
         os.chmod(work, 0o755)  # vigild leaves root: its config must stay readable
         listener = compile_listener(work)
+        counter = compile_syn_counter(work)
         for n in [int(x) for x in args.n.split(",") if x]:
             for variant, steer in [(v.strip(), s) for v in args.variants.split(",") if v.strip()
                                    for s in {"both": (False, True), "yes": (True,), "no": (False,)}[args.steer]]:
@@ -379,8 +415,9 @@ def main():
                     log(f"N = {n}, refused: skipped (--max-refused {args.max_refused})")
                     continue
                 log(f"N = {n}, {variant}, steered {steer}: load average {os.getloadavg()[0]:.2f}")
-                r = run_one(n, variant, steer, args.seconds, args.warmup, listener, work)
-                log(f"  {r['checks_per_s']:,.0f} checks/s, vigil-checker {fmt_pct(r['vigil-checker']['sched'])} "
+                r = run_one(n, variant, steer, args.seconds, args.warmup, listener, counter, work)
+                log(f"  {r['checks_per_s']:,.0f} checks/s (SYNs; {r['connects_per_s']:,.0f} connect()s/s by "
+                    f"ActiveOpens), vigil-checker {fmt_pct(r['vigil-checker']['sched'])} "
                     f"of a core, {r['us_per_check']:.1f} us per check, private "
                     f"{r['mem']['vigil-checker'][2]} KiB")
                 results.append(r)

@@ -6,7 +6,8 @@ beside keepalived 2.2.7 in the same guest. Not a test (no test_ prefix): it prin
 
 One guest per run (vmlab.boot: Debian's kernel under qemu TCG, 2 vCPUs, 1 GiB, real IPVS). In it, a namespace
 "srv" (10.77.0.2, a veth to the guest's root namespace at 10.77.0.1) holds test/bench/accept_listener.c (compiled
-on the host, copied in) listening on ports 10000..10000+servers-1, which accepts and closes every connection.
+on the host, copied in) listening on ports 10000..10000+servers-1, which accepts and closes every connection,
+and test/bench/syn_counter.c (likewise), which counts the SYNs arriving on srv's eth0 throughout the run.
 Both daemons get the same real servers (those ports, 100 per virtual server, delay_loop 1, TCP_CHECK with
 connect_timeout 3, retry 1, delay_before_retry 1; their own VIPs, so their IPVS services never meet) and run one
 after the other, never together, in the guest's root namespace:
@@ -15,14 +16,19 @@ after the other, never together, in the guest's root namespace:
     checker child's pid comes from its -c pid file.
 Variants: "accepted" (the listener runs: every SYN is answered. keepalived's checks complete the handshake and
 the listener accepts them; vigil's stop at the SYN-ACK, half-open, so the listener accepts none of them) and
-"refused" (it is stopped: every connect meets a RST, every real
+"refused" (it is stopped: every SYN meets a RST, every real
 server goes down and is then checked every delay_loop like a live one). The order of the two daemons alternates
 between variants and between runs.
 
 For each daemon and variant, after --warmup seconds, over --window seconds of the guest's clock (/proc/uptime):
-  - checks done: Tcp ActiveOpens of the guest's root namespace (/proc/net/snmp), which only the measured daemon
-    uses at that time, and for "accepted" the listener's accept count (keepalived's completed connections;
-    vigil's half-open checks are not accepted, unless one reads its SYN-ACK more than 200 ms late);
+  - checks done: the TCP SYNs (SYN set, ACK clear) srv received, which only the measured daemon sends at that
+    time: one per check, whether the daemon connect()s (keepalived) or sends its SYN on a raw socket, which Tcp
+    ActiveOpens of the guest's root namespace would not count (it is still printed, as opens=, in the RESULT
+    lines: VERBOSE=1); a retransmitted SYN counts again (rare). syn_counter's AF_PACKET socket keeps only
+    those SYNs with a classic BPF filter and never reads them: the kernel counts each one and, the socket's
+    minimal buffer being full, drops it, so the filter is about all the counting adds to srv's side of a
+    check. For "accepted" also the listener's accept count (keepalived's completed connections; vigil's
+    half-open checks are not accepted, unless one reads its SYN-ACK more than 200 ms late);
   - CPU of the checker process (vigil-checker; keepalived's checker child): utime+stime from /proc/PID/stat
     (10 ms ticks) and run time from /proc/PID/schedstat; per check = CPU / checks done. The listener's kernel
     side of each handshake runs in the checker's context (veth delivers in the sender's context). That side
@@ -47,7 +53,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "bench"))
 import vmlab  # noqa: E402
-from checker_bench import FIRST_PORT, INTRO, SECTION, checker_config, compile_listener, write_subsection  # noqa: E402
+from checker_bench import (FIRST_PORT, INTRO, SECTION, checker_config, compile_listener,  # noqa: E402
+                           compile_syn_counter, write_subsection)
 
 SUBSECTION = "### In the VM"
 
@@ -61,6 +68,13 @@ private() { awk '/^Private_(Clean|Dirty):/ {s += $2} END {print s}' /proc/$1/sma
 rss() { awk '/^VmRSS:/ {print $2}' /proc/$1/status; }
 opens() { awk '/^Tcp:/ {n++; if (n == 1) for (i = 1; i <= NF; i++) if ($i == "ActiveOpens") c = i; if (n == 2) print $c}' /proc/net/snmp; }
 accepted() { tail -n 1 /tmp/listener.log 2>/dev/null | awk '/^accepted/ {print $2}'; }
+# syn_ask, later syn_total: the SYNs srv had received at syn_ask (syn_counter answers a SIGUSR1 with a line
+# "syn TOTAL"; the answer is waited for, up to 10 s, only after the readings that syn_ask sits beside).
+syn_ask() { syn_lines=$(wc -l </tmp/syn.log); kill -USR1 "$syn_pid"; }
+syn_total() {
+    i=0; while [ "$(wc -l </tmp/syn.log)" -le "$syn_lines" ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
+    tail -n 1 /tmp/syn.log | awk '/^syn/ {print $2}'
+}
 # waitfor CONDITION: up to 120 s (a while loop's status is its last body command's: return 0 explicitly).
 waitfor() { i=0; while ! eval "$1" >/dev/null 2>&1; do sleep 1; i=$((i + 1)); [ $i -gt 120 ] && return 1; done; return 0; }
 
@@ -71,6 +85,9 @@ ip netns exec srv ip addr add 10.77.0.2/24 dev eth0
 ip netns exec srv ip link set eth0 up
 ip netns exec srv ip link set lo up
 mkdir -p /run/vigil
+/usr/bin/ip netns exec srv syn_counter eth0 >/tmp/syn.log &
+syn_pid=$!
+waitfor "grep -q ready /tmp/syn.log"
 
 start_listener() {
     /usr/bin/ip netns exec srv accept_listener 10.77.0.2 @FIRST_PORT@ @SERVERS@ 0.25 >/tmp/listener.log &
@@ -81,10 +98,10 @@ stop_listener() { kill "$(cat /run/listener.pid)"; sleep 1; }
 
 measure() {  # measure TOOL VARIANT CHECKER_PID PARENT_PID
     sleep @WARMUP@
-    a0=$(accepted); o0=$(opens); c0=$(cpu $3); s0=$(sched $3); t0=$(now)
+    a0=$(accepted); o0=$(opens); syn_ask; c0=$(cpu $3); s0=$(sched $3); t0=$(now); y0=$(syn_total)
     sleep @WINDOW@
-    t1=$(now); c1=$(cpu $3); s1=$(sched $3); o1=$(opens); a1=$(accepted)
-    echo "RESULT tool=$1 variant=$2 t0=$t0 t1=$t1 ticks=$((c1 - c0)) sched_ns=$((s1 - s0)) opens=$((o1 - o0)) accepted=$(( ${a1:-0} - ${a0:-0} )) private=$(private $3) rss=$(rss $3) parent_private=$(private $4) parent_rss=$(rss $4)"
+    t1=$(now); c1=$(cpu $3); s1=$(sched $3); syn_ask; o1=$(opens); a1=$(accepted); y1=$(syn_total)
+    echo "RESULT tool=$1 variant=$2 t0=$t0 t1=$t1 ticks=$((c1 - c0)) sched_ns=$((s1 - s0)) syns=$((y1 - y0)) opens=$((o1 - o0)) accepted=$(( ${a1:-0} - ${a0:-0} )) private=$(private $3) rss=$(rss $3) parent_private=$(private $4) parent_rss=$(rss $4)"
 }
 
 run_vigil() {
@@ -111,11 +128,12 @@ start_listener
 for tool in @ORDER_ACCEPTED@; do run_$tool accepted; done
 stop_listener
 for tool in @ORDER_REFUSED@; do run_$tool refused; done
+kill "$syn_pid"
 echo "== stderr"; cat /tmp/stderr.log
 """
 
 
-def one_run(run, servers, warmup, window, listener):
+def one_run(run, servers, warmup, window, listener, counter):
     first, second = ("vigil", "keepalived") if run % 2 == 0 else ("keepalived", "vigil")
     script = (SCRIPT.replace("@SERVERS@", str(servers)).replace("@FIRST_PORT@", str(FIRST_PORT))
               .replace("@WARMUP@", str(int(warmup)))
@@ -124,7 +142,7 @@ def one_run(run, servers, warmup, window, listener):
     files = {"/etc/vigil/bench.conf": checker_config(servers, vip_prefix="10.78"),
              "/etc/keepalived/bench.conf": checker_config(servers, vip_prefix="10.79")}
     programs = [vmlab.vigil_binary(p) for p in ("vigild", "vigil-checker", "vigilctl")]
-    programs += ["/usr/sbin/keepalived", listener]
+    programs += ["/usr/sbin/keepalived", listener, counter]
     load0 = os.getloadavg()[0]
     result = vmlab.boot(script, programs=programs, files=files, timeout=1200)
     with open(os.path.join(tempfile.gettempdir(), f"bench_checker_cpu-run{run + 1}.log"), "w") as f:
@@ -134,11 +152,12 @@ def one_run(run, servers, warmup, window, listener):
     for m in re.finditer(r"^RESULT (.*)$", result.output, re.M):
         kv = dict(item.split("=", 1) for item in m.group(1).split())
         seconds = float(kv["t1"]) - float(kv["t0"])
-        opens = int(kv["opens"])
+        checks = int(kv["syns"])
         rows.append({"run": run + 1, "tool": kv["tool"], "variant": kv["variant"], "seconds": seconds,
-                     "checks_per_s": opens / seconds, "accepted_per_s": int(kv["accepted"]) / seconds,
-                     "us_stat": 1e6 * int(kv["ticks"]) / 100 / max(opens, 1),
-                     "us_sched": int(kv["sched_ns"]) / 1e3 / max(opens, 1),
+                     "checks_per_s": checks / seconds, "connects_per_s": int(kv["opens"]) / seconds,
+                     "accepted_per_s": int(kv["accepted"]) / seconds,
+                     "us_stat": 1e6 * int(kv["ticks"]) / 100 / max(checks, 1),
+                     "us_sched": int(kv["sched_ns"]) / 1e3 / max(checks, 1),
                      "private": int(kv["private"]), "rss": int(kv["rss"]),
                      "parent_private": int(kv["parent_private"]), "parent_rss": int(kv["parent_rss"]),
                      "load": (load0, load1)})
@@ -149,8 +168,8 @@ def one_run(run, servers, warmup, window, listener):
 
 
 def table(rows):
-    lines = ["| run | variant | daemon | checks/s | CPU per check (stat / sched) | checker private / RSS | "
-             "parent private / RSS | host load |", "|---|---|---|---|---|---|---|---|"]
+    lines = ["| run | variant | daemon | checks/s (SYNs received) | CPU per check (stat / sched) | "
+             "checker private / RSS | parent private / RSS | host load |", "|---|---|---|---|---|---|---|---|"]
     for r in rows:
         lines.append(f"| {r['run']} | {r['variant']} | {r['tool']} | {r['checks_per_s']:,.0f} | "
                      f"{r['us_stat']:.0f} / {r['us_sched']:.0f} us | {r['private'] / 1024:.1f} / "
@@ -199,8 +218,9 @@ def main():
     rows = []
     with tempfile.TemporaryDirectory(prefix="vigil-bench-cpu-") as work:
         listener = compile_listener(work)
+        counter = compile_syn_counter(work)
         for run in range(args.runs):
-            r, output = one_run(run, args.servers, args.warmup, args.window, listener)
+            r, output = one_run(run, args.servers, args.warmup, args.window, listener, counter)
             print(output if os.environ.get("VERBOSE") else "", end="")
             rows += r
             print(table(r), flush=True)
