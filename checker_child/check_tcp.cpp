@@ -27,9 +27,10 @@ bool TcpCheck::start(const asio::any_io_executor& executor, std::function<void(c
         syn_prober_ = &SynProber::of(executor);
         prober_ = &TcpProber::of(executor);
     }
-    if (syn_prober_->available(remote_->address().is_v6()))
-        syn_prober_->start(syn_probe_, *remote_, timeout_, executor, std::move(done));
-    else
+    // Raw SYNs where the raw sockets are open; a socket's connect() otherwise, or when every probe port is
+    // out to this real server already.
+    if (!syn_prober_->available(remote_->address().is_v6()) ||
+        !syn_prober_->start(syn_probe_, *remote_, timeout_, executor, done))
         prober_->start(probe_, *remote_, timeout_, executor, std::move(done));
     return true;
 }

@@ -1,7 +1,7 @@
 // vigil-checker: the health-checker child. Started by vigild with its channel on fd 3, and --need-net-raw
 // when the config has PING_CHECK (common/child/protocol.hpp); the Checker (checker_child/checker.hpp) does
-// the work. It starts with vigild's CAP_NET_ADMIN and CAP_NET_RAW, opens its raw TCP sockets, and keeps
-// CAP_NET_RAW only with --need-net-raw.
+// the work. With --raw-tcp (the config has TCP_CHECK) it starts with vigild's CAP_NET_RAW too, opens its
+// raw TCP sockets, and keeps CAP_NET_RAW only with --need-net-raw.
 
 #include <linux/capability.h>
 #include <sys/resource.h>
@@ -30,9 +30,12 @@ int main(int argc, char** argv) {
         if (args.need_net_raw) caps.push_back(CAP_NET_RAW);
         return caps;
     };
-    // TCP_CHECK's raw SYN sockets (checker_child/syn_prober.hpp), opened while vigild's CAP_NET_RAW is still
-    // ours: CAP_NET_RAW itself is kept only for PING_CHECK. Without it, TCP_CHECK connects sockets.
-    spec.before_trim = [](const child::ChildArguments&) { vigil::check::open_raw_tcp_sockets(); };
+    // TCP_CHECK's raw SYN sockets (checker_child/syn_prober.hpp), when the config has TCP_CHECK (--raw-tcp),
+    // opened while vigild's CAP_NET_RAW is still ours: CAP_NET_RAW itself is kept only for PING_CHECK.
+    // Without them, TCP_CHECK connects sockets.
+    spec.before_trim = [](const child::ChildArguments& args) {
+        if (args.raw_tcp) vigil::check::open_raw_tcp_sockets();
+    };
     spec.make_handler = [](const child::ChildArguments& args, asio::io_context& io) {
         return std::make_unique<vigil::check::Checker>(io, args.need_net_raw);
     };

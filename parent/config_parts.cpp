@@ -19,4 +19,16 @@ bool needs_icmp(const vigil::config::Config& config) {
     return false;
 }
 
+bool needs_raw_tcp(const vigil::config::Config& config) {
+    for (const auto& vs : config.virtual_server())
+        for (const auto& rs : vs.real_server())
+            for (const auto& c : rs.checkers())
+                if (c.has_tcp_check()) return true;
+    return false;
+}
+
+CheckerRaw checker_raw(const vigil::config::Config& config) {
+    return {needs_icmp(config), needs_raw_tcp(config)};
+}
+
 }  // namespace vigil::parent

@@ -14,4 +14,15 @@ bool has_checker_part(const vigil::config::Config& config);
 // True when some real server has a PING_CHECK: the checker then needs CAP_NET_RAW for ICMP sockets.
 bool needs_icmp(const vigil::config::Config& config);
 
+// True when some real server has a TCP_CHECK: the checker then opens raw TCP sockets at its start.
+bool needs_raw_tcp(const vigil::config::Config& config);
+
+// What vigil-checker is started with, which only a new process can change.
+struct CheckerRaw {
+    bool icmp = false;  // keeps CAP_NET_RAW (--need-net-raw)
+    bool tcp = false;   // opens raw TCP sockets at start (--raw-tcp)
+    bool operator==(const CheckerRaw&) const = default;
+};
+CheckerRaw checker_raw(const vigil::config::Config& config);
+
 }  // namespace vigil::parent

@@ -23,6 +23,7 @@ using vigil::control::ReloadResult;
 namespace {
 
 constexpr const char* kVrrp = "vrrp";
+constexpr int kCapNetRaw = 13;
 constexpr const char* kChecker = "checker";
 
 std::string diagnostic_line(const cfg::Diagnostic& d) {
@@ -83,10 +84,14 @@ SupervisedChild::Launch Supervisor::launch_for(const std::string& role) const {
     if (l.executable.empty()) l.executable = common::sys::executable_dir() + "/" + exe;  // reported at spawn
     common::child::ChildArguments args;
     args.log = options_.log;
-    args.need_net_raw = !vrrp && needs_icmp(config_);
+    const CheckerRaw raw = vrrp ? CheckerRaw{} : checker_raw(config_);
+    args.need_net_raw = raw.icmp;
+    args.raw_tcp = raw.tcp;
     l.arguments = common::child::child_arguments(args);
-    // The checker starts with CAP_NET_RAW to open TCP_CHECK's raw sockets, and keeps it only for ICMP checks
-    // (--need-net-raw): checker_child/main.cpp.
+    // The checker gets CAP_NET_RAW for ICMP checks, which keep it, and for TCP_CHECK's raw sockets, opened at
+    // its start before it gives the capability up (checker_child/main.cpp). Otherwise it leaves the ambient
+    // set between fork and exec.
+    if (!vrrp && !raw.icmp && !raw.tcp) l.lower_ambient.push_back(kCapNetRaw);
     return l;
 }
 
@@ -113,11 +118,14 @@ void Supervisor::apply_children_to_config() {
         if (c.pid() <= 0 && (c.state() == ChildStatus::DISABLED || c.state() == ChildStatus::FAILED))
             c.start();
     }
-    const bool icmp = needs_icmp(config_);
-    if (checker_->pid() > 0 && icmp != checker_has_net_raw_)
-        checker_->respawn(icmp ? "the config now has PING_CHECK: it needs CAP_NET_RAW"
-                               : "the config no longer has PING_CHECK: it gives up CAP_NET_RAW");
-    checker_has_net_raw_ = icmp;
+    const CheckerRaw raw = checker_raw(config_);
+    if (checker_->pid() > 0 && raw.icmp != checker_raw_.icmp)
+        checker_->respawn(raw.icmp ? "the config now has PING_CHECK: it needs CAP_NET_RAW"
+                                   : "the config no longer has PING_CHECK: it gives up CAP_NET_RAW");
+    else if (checker_->pid() > 0 && raw.tcp != checker_raw_.tcp)
+        checker_->respawn(raw.tcp ? "the config now has TCP_CHECK: it opens raw TCP sockets at start"
+                                  : "the config no longer has TCP_CHECK: it closes its raw TCP sockets");
+    checker_raw_ = raw;
 }
 
 int Supervisor::run() {
@@ -323,10 +331,10 @@ void Supervisor::start_reload() {
     pending_config_ = std::move(parsed.config);
     const auto gen = generation_ + 1;
     std::vector<std::string> roles;
-    // A checker whose CAP_NET_RAW must change cannot prepare the new config (it would refuse PING_CHECK, or
-    // keep a capability it no longer needs): it is left out and restarted with the new config once it is
-    // committed.
-    const bool checker_replaced = needs_icmp(pending_config_) != checker_has_net_raw_;
+    // A checker whose CAP_NET_RAW or raw TCP sockets must change cannot prepare the new config (it would
+    // refuse PING_CHECK, keep a capability it no longer needs, or lack the sockets TCP_CHECK sends on): it is
+    // left out and restarted with the new config once it is committed.
+    const bool checker_replaced = !(checker_raw(pending_config_) == checker_raw_);
     for (auto* c : {vrrp_.get(), checker_.get()}) {
         if (c == checker_.get() && checker_replaced) continue;
         if (c->connected() && c->state() == ChildStatus::RUNNING) roles.push_back(c->role());

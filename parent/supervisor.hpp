@@ -9,6 +9,7 @@
 #include <string>
 
 #include "parent/child_process.hpp"
+#include "parent/config_parts.hpp"
 #include "parent/control_server.hpp"
 #include "parent/options.hpp"
 #include "parent/privileges.hpp"
@@ -71,7 +72,7 @@ class Supervisor final : public ControlHandler {
     std::unique_ptr<SupervisedChild> vrrp_;
     std::unique_ptr<SupervisedChild> checker_;
     StateStore store_;
-    bool checker_has_net_raw_ = false;
+    CheckerRaw checker_raw_{};  // what the running checker was started with
 
     ReloadQueue reloads_;
     std::optional<ConfigTransaction> txn_;

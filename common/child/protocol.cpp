@@ -14,6 +14,7 @@ enum LongOnly {
     kNoTimestamps,
     kChannelFdFlag,
     kNeedNetRaw,
+    kRawTcp,
 };
 
 }  // namespace
@@ -30,6 +31,7 @@ std::vector<std::string> child_arguments(const ChildArguments& args) {
     if (!args.log.timestamps) out.emplace_back("--no-timestamps");
     if (args.channel_fd != kChannelFd) out.push_back("--channel-fd=" + std::to_string(args.channel_fd));
     if (args.need_net_raw) out.emplace_back("--need-net-raw");
+    if (args.raw_tcp) out.emplace_back("--raw-tcp");
     return out;
 }
 
@@ -43,6 +45,7 @@ ParsedChildArguments parse_child_arguments(int argc, char** argv) {
         {"no-timestamps", no_argument, nullptr, kNoTimestamps},
         {"channel-fd", required_argument, nullptr, kChannelFdFlag},
         {"need-net-raw", no_argument, nullptr, kNeedNetRaw},
+        {"raw-tcp", no_argument, nullptr, kRawTcp},
         {nullptr, 0, nullptr, 0},
     };
     ParsedChildArguments out;
@@ -83,6 +86,9 @@ ParsedChildArguments parse_child_arguments(int argc, char** argv) {
             }
             case kNeedNetRaw:
                 a.need_net_raw = true;
+                break;
+            case kRawTcp:
+                a.raw_tcp = true;
                 break;
             case ':':
                 out.error = std::string("option '") + argv[optind - 1] + "' needs an argument";

@@ -32,10 +32,13 @@ struct ChildArguments {
     int channel_fd = kChannelFd;
     // vigil-checker: the config has ICMP checks (PING_CHECK), so it needs and keeps CAP_NET_RAW.
     bool need_net_raw = false;
+    // vigil-checker: the config has TCP_CHECK, so it opens its raw TCP sockets at start (with the CAP_NET_RAW
+    // it then gives up unless need_net_raw).
+    bool raw_tcp = false;
 };
 
 // The flags that carry `args` (without argv[0]): -l, -S FAC, --log-file F, --log-level L, --no-timestamps,
-// --channel-fd N (only when not kChannelFd), --need-net-raw.
+// --channel-fd N (only when not kChannelFd), --need-net-raw, --raw-tcp.
 std::vector<std::string> child_arguments(const ChildArguments& args);
 
 // Result of parse_child_arguments: the arguments or a usage error.

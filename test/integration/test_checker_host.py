@@ -266,7 +266,8 @@ class RawSynChecks(unittest.TestCase):
     """TCP_CHECK sends raw SYNs (checker_child/syn_prober.hpp): the same reasons as a connect() gives, ICMP
     errors included, from a checker that holds raw TCP sockets but not CAP_NET_RAW, and that connects no
     socket. 192.0.2.1:8083 is rejected with ICMP host-unreachable by an nftables rule; 203.0.113.0/24 has an
-    unreachable route, so its SYN is never sent."""
+    unreachable route, so its SYN is never sent; and every other SYN to 192.0.2.1:8080 is dropped, so each
+    of its checks (connect_timeout 2) succeeds only when the SYN is sent again after 1 s, as TCP does."""
 
     def setUp(self):
         self.vl = VrrpLab(routers=1)
@@ -274,7 +275,8 @@ class RawSynChecks(unittest.TestCase):
         r1 = self.vl.routers["r1"]
         r1.run(["nft", "-f", "-"], input="table inet vigiltest {\n"
                "  chain in { type filter hook input priority 0; policy accept;"
-               " tcp dport 8083 reject with icmp type host-unreachable; }\n}\n")
+               " tcp dport 8083 reject with icmp type host-unreachable;"
+               " tcp dport 8080 tcp flags & (syn | ack) == syn numgen inc mod 2 == 0 drop; }\n}\n")
         r1.run(["ip", "route", "add", "unreachable", "203.0.113.0/24"])
         self.vl.start_vigild("r1", RAW_CONF)
         self.addCleanup(lambda: print(self.vl.log("r1")[-4000:]) if self._outcome.result.failures else None)
@@ -297,9 +299,12 @@ class RawSynChecks(unittest.TestCase):
         self.assertTrue(raw_tcp_sockets(pid), "vigil-checker holds a raw TCP socket")
         self.assertEqual(proc_caps(pid, "CapEff"), CAP_NET_ADMIN, "and no CAP_NET_RAW (no PING_CHECK)")
         self.assertEqual(proc_caps(pid, "CapPrm") & CAP_NET_RAW, 0)
-        # Four checks a second for 3 s, and not one connect() in the namespace.
+        # Four checks a second for 6 s, and not one connect() in the namespace; 8080 stays up, though every
+        # other SYN it is sent is dropped (without the resend it would be down for 1 s in every 4: a 2 s timeout
+        # then a success, 1 s apart).
         opens0 = tcp_active_opens(pid)
-        time.sleep(3)
+        self.vl.stays(lambda: real_servers(self.vl.status("r1")).get("192.0.2.1:8080", {}).get("healthy"), 6,
+                      "192.0.2.1:8080 up while half its SYNs are dropped", interval=0.3)
         self.assertEqual(tcp_active_opens(pid) - opens0, 0)
         self.assertEqual(child(self.vl.status("r1"), "checker").get("restarts", 0), 0)
 

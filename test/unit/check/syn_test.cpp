@@ -7,8 +7,11 @@
 #include <netinet/in.h>
 
 #include <array>
+#include <fstream>
 #include <memory>
 #include <optional>
+#include <set>
+#include <sstream>
 #include <vector>
 
 #include "checker_child/check_tcp.hpp"
@@ -70,11 +73,32 @@ std::optional<CheckResult> probe(asio::io_context& io, SynProber& prober, const 
     REQUIRE(prober.available(remote.address().is_v6()));
     SynProber::Probe p;
     std::optional<CheckResult> result;
-    prober.start(p, remote, timeout, io.get_executor(), [&](const CheckResult& r) { result = r; });
+    REQUIRE(prober.start(p, remote, timeout, io.get_executor(), [&](const CheckResult& r) { result = r; }));
+    CHECK(p.local_port() != 0);
     CHECK_FALSE(result);  // never from inside start()
     run_until(io, [&] { return result.has_value(); });
     CHECK_FALSE(p.running());
     return result;
+}
+
+// The half-open requests (state SYN_RECV, 03) on local port `port`, IPv4 and IPv6.
+int half_open(std::uint16_t port) {
+    int n = 0;
+    for (const char* table : {"/proc/net/tcp", "/proc/net/tcp6"}) {
+        std::ifstream in(table);
+        std::string line;
+        std::getline(in, line);
+        while (std::getline(in, line)) {
+            std::istringstream cols(line);
+            std::string slot, local, remote, state;
+            cols >> slot >> local >> remote >> state;
+            const auto colon = local.rfind(':');
+            if (colon != std::string::npos && std::stoul(local.substr(colon + 1), nullptr, 16) == port &&
+                state == "03")
+                ++n;
+        }
+    }
+    return n;
 }
 
 }  // namespace
@@ -175,19 +199,15 @@ TEST_CASE(
         INFO(ip);
         const auto address = asio::ip::make_address(ip);
         REQUIRE(prober.available(address.is_v6()));
-        CHECK(prober.port(address.is_v6()) != 0);
         tcp::acceptor listener(io, tcp::endpoint(address, 0));
         const auto up = probe(io, prober, listener.local_endpoint());
         CHECK(up->ok);
         CHECK(up->reason == "connected");
-        // The kernel answered the SYN-ACK with a RST: nothing waits to be accepted.
+        // The kernel answered the SYN-ACK with a RST: the listener holds no half-open request (a SYN_RECV
+        // entry would stay for a minute of SYN-ACK retransmissions without it).
         io.restart();
         io.run_for(50ms);
-        listener.non_blocking(true);
-        tcp::socket peer(io);
-        std::error_code ec;
-        listener.accept(peer, ec);
-        CHECK(ec == asio::error::would_block);
+        CHECK(half_open(listener.local_endpoint().port()) == 0);
         const auto closed = listener.local_endpoint();
         listener.close();
         const auto refused = probe(io, prober, closed);
@@ -220,18 +240,21 @@ TEST_CASE("raw SYNs: many probes at once each get their own answer; a cancelled 
         tcp::acceptor gone(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
         closed = gone.local_endpoint();
     }
-    constexpr int kProbes = 200;
+    // As many as there are probe ports for each of the two.
+    constexpr int kProbes = 2 * static_cast<int>(SynProber::kPorts);
     std::vector<std::unique_ptr<SynProber::Probe>> probes;
     std::vector<std::optional<CheckResult>> results(kProbes);
     int cancelled_called = 0;
     for (int i = 0; i < kProbes; ++i) {
         probes.push_back(std::make_unique<SynProber::Probe>());
-        prober.start(*probes.back(), i % 2 ? closed : open.local_endpoint(), 5s, io.get_executor(),
-                     [&results, i](const CheckResult& r) { results[static_cast<std::size_t>(i)] = r; });
+        REQUIRE(
+            prober.start(*probes.back(), i % 2 ? closed : open.local_endpoint(), 5s, io.get_executor(),
+                         [&results, i](const CheckResult& r) { results[static_cast<std::size_t>(i)] = r; }));
     }
     SynProber::Probe doomed;
-    prober.start(doomed, open.local_endpoint(), 5s, io.get_executor(),
-                 [&](const CheckResult&) { ++cancelled_called; });
+    REQUIRE(prober.start(doomed,
+                         tcp::endpoint(asio::ip::make_address("127.0.0.2"), open.local_endpoint().port()), 5s,
+                         io.get_executor(), [&](const CheckResult&) { ++cancelled_called; }));
     CHECK(prober.in_flight() == kProbes + 1);
     prober.cancel(doomed);
     CHECK_FALSE(doomed.running());
@@ -252,8 +275,8 @@ TEST_CASE("raw SYNs: many probes at once each get their own answer; a cancelled 
     {
         BlackHole hole(io);
         SynProber::Probe p;
-        prober.start(p, tcp::endpoint(asio::ip::make_address("127.0.0.1"), hole.port), 300ms,
-                     io.get_executor(), [&](const CheckResult&) { ++cancelled_called; });
+        REQUIRE(prober.start(p, tcp::endpoint(asio::ip::make_address("127.0.0.1"), hole.port), 300ms,
+                             io.get_executor(), [&](const CheckResult&) { ++cancelled_called; }));
         CHECK(prober.in_flight() == 1);
     }
     CHECK(prober.in_flight() == 0);
@@ -263,6 +286,49 @@ TEST_CASE("raw SYNs: many probes at once each get their own answer; a cancelled 
     io.run_for(2s);
     CHECK(io.stopped());
     CHECK(cancelled_called == 0);
+}
+
+TEST_CASE("raw SYNs: probes of one real server that are out at once leave from different ports") {
+    if (!have_raw_sockets()) return;
+    RawSocketsClosed cleanup;
+    asio::io_context io;
+    auto& prober = SynProber::of(io.get_executor());
+    REQUIRE(prober.available(false));
+    BlackHole hole(io);
+    const tcp::endpoint silent(asio::ip::make_address("127.0.0.1"), hole.port);
+    std::vector<std::unique_ptr<SynProber::Probe>> probes;
+    std::set<std::uint16_t> ports;
+    int called = 0;
+    for (std::size_t i = 0; i < SynProber::kPorts; ++i) {
+        probes.push_back(std::make_unique<SynProber::Probe>());
+        REQUIRE(prober.start(*probes.back(), silent, 5s, io.get_executor(),
+                             [&](const CheckResult&) { ++called; }));
+        ports.insert(probes.back()->local_port());
+    }
+    CHECK(ports.size() == SynProber::kPorts);
+    // One more finds no free port: start() says so, and TCP_CHECK then connects a socket.
+    auto extra = std::make_unique<SynProber::Probe>();
+    CHECK_FALSE(prober.start(*extra, silent, 5s, io.get_executor(), [&](const CheckResult&) { ++called; }));
+    CHECK_FALSE(extra->running());
+    probes.pop_back();  // destroyed while out: its port is free again
+    CHECK(prober.start(*extra, silent, 5s, io.get_executor(), [&](const CheckResult&) { ++called; }));
+    probes.clear();
+    extra.reset();
+    CHECK(prober.in_flight() == 0);
+    // Successive probes of one real server rotate over the ports.
+    tcp::acceptor listener(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+    std::set<std::uint16_t> used;
+    for (int i = 0; i < 3; ++i) {
+        SynProber::Probe p;
+        std::optional<CheckResult> r;
+        REQUIRE(prober.start(p, listener.local_endpoint(), 5s, io.get_executor(),
+                             [&](const CheckResult& x) { r = x; }));
+        used.insert(p.local_port());
+        run_until(io, [&] { return r.has_value(); });
+        CHECK(r->ok);
+    }
+    CHECK(used.size() == 3);
+    CHECK(called == 0);
 }
 
 TEST_CASE(

@@ -292,6 +292,7 @@ TEST_CASE("child arguments: what the parent writes, the child reads back") {
     a.log.level = "debug";
     a.log.timestamps = false;
     a.need_net_raw = true;
+    a.raw_tcp = true;
     a.channel_fd = 5;
     auto words = child::child_arguments(a);
     std::vector<std::string> argv_text{"vigil-checker"};
@@ -307,6 +308,7 @@ TEST_CASE("child arguments: what the parent writes, the child reads back") {
     CHECK(parsed.args.log.level == "debug");
     CHECK_FALSE(parsed.args.log.timestamps);
     CHECK(parsed.args.need_net_raw);
+    CHECK(parsed.args.raw_tcp);
     CHECK(parsed.args.channel_fd == 5);
 }
 
