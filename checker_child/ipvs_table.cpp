@@ -24,9 +24,14 @@ std::size_t IpvsTable::dest_count() const {
 }
 
 void Ownership::add(const IpvsTable& table) {
+    // The table is walked in key order, so each insert is hinted at the end of what this walk has added:
+    // into empty sets (the usual case: the config's table) every insert is then a constant-time append.
+    auto service_hint = services.end();
+    auto dest_hint = dests.end();
     for (const auto& [key, entry] : table.services) {
-        services.insert(key);
-        for (const auto& [dest_key, dest] : entry.dests) dests.insert({key, dest_key});
+        service_hint = std::next(services.insert(service_hint, key));
+        for (const auto& [dest_key, dest] : entry.dests)
+            dest_hint = std::next(dests.insert(dest_hint, {key, dest_key}));
     }
 }
 
@@ -71,10 +76,10 @@ IpvsOp service_op(OpKind kind, const Service& service) {
     return op;
 }
 
-IpvsOp dest_op(OpKind kind, const Service& service, const Dest& dest) {
+IpvsOp dest_op(OpKind kind, const ServiceKey& service, const Dest& dest) {
     IpvsOp op;
     op.kind = kind;
-    op.service = service;
+    op.service.key = service;
     op.dest = dest;
     return op;
 }
@@ -91,7 +96,7 @@ void deletions(const IpvsTable& desired, const IpvsTable& current, const Ownersh
         }
         for (const auto& [dest_key, dest] : entry.dests) {
             if (wanted->second.dests.count(dest_key) == 0 && owned.owns(key, dest_key))
-                ops.push_back(dest_op(OpKind::kDelDest, entry.service, dest));
+                ops.push_back(dest_op(OpKind::kDelDest, key, dest));
         }
     }
     ops.insert(ops.end(), std::make_move_iterator(service_deletes.begin()),
@@ -115,31 +120,34 @@ std::vector<IpvsOp> reconcile(const IpvsTable& desired, const IpvsTable& current
     // front, since at 1,000 x 10 the ops are about 2 MB and growing them step by step copies that and faults
     // fresh pages in again at each step. Against a full table the few changes of a reload or a health
     // change grow them as they come.
-    std::vector<IpvsOp> dest_ops;
-    if (now->services.empty()) {
-        const std::size_t dests = desired.dest_count();
-        dest_ops.reserve(dests);
-        ops.reserve(ops.size() + desired.services.size() + dests);
-    }
+    if (now->services.empty()) ops.reserve(ops.size() + desired.services.size() + desired.dest_count());
+    // Services first (a destination needs its service), then destinations, each written in place: the
+    // kernel's entry of each desired service is looked up once, in the first pass.
+    std::vector<const ServiceEntry*> have;
+    have.reserve(desired.services.size());
     for (const auto& [key, entry] : desired.services) {
-        auto have = now->services.find(key);
-        if (have == now->services.end()) {
+        auto it = now->services.find(key);
+        have.push_back(it == now->services.end() ? nullptr : &it->second);
+        if (!have.back())
             ops.push_back(service_op(OpKind::kNewService, entry.service));
-            for (const auto& [dest_key, dest] : entry.dests)
-                dest_ops.push_back(dest_op(OpKind::kNewDest, entry.service, dest));
-            continue;
-        }
-        if (!entry.service.same_attributes(have->second.service))
+        else if (!entry.service.same_attributes(have.back()->service))
             ops.push_back(service_op(OpKind::kSetService, entry.service));
+    }
+    auto kernel = have.begin();
+    for (const auto& [key, entry] : desired.services) {
+        const ServiceEntry* in_kernel = *kernel++;
         for (const auto& [dest_key, dest] : entry.dests) {
-            auto old = have->second.dests.find(dest_key);
-            if (old == have->second.dests.end())
-                dest_ops.push_back(dest_op(OpKind::kNewDest, entry.service, dest));
+            if (!in_kernel) {
+                ops.push_back(dest_op(OpKind::kNewDest, key, dest));
+                continue;
+            }
+            auto old = in_kernel->dests.find(dest_key);
+            if (old == in_kernel->dests.end())
+                ops.push_back(dest_op(OpKind::kNewDest, key, dest));
             else if (!dest.same_attributes(old->second))
-                dest_ops.push_back(dest_op(OpKind::kSetDest, entry.service, dest));
+                ops.push_back(dest_op(OpKind::kSetDest, key, dest));
         }
     }
-    ops.insert(ops.end(), std::make_move_iterator(dest_ops.begin()), std::make_move_iterator(dest_ops.end()));
     return ops;
 }
 

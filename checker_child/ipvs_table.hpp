@@ -75,7 +75,7 @@ enum class OpKind { kFlush, kNewService, kSetService, kDelService, kNewDest, kSe
 // One change to the kernel's table.
 struct IpvsOp {
     OpKind kind = OpKind::kFlush;
-    Service service;  // for destination operations, the service they belong to (its key is what matters)
+    Service service;  // for destination operations, only the key of the service they belong to is set
     Dest dest;        // for destination operations
 };
 

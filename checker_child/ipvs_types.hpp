@@ -7,8 +7,10 @@
 #include <netinet/in.h>
 
 #include <array>
+#include <bit>
 #include <compare>
 #include <cstdint>
+#include <cstring>
 #include <optional>
 #include <string>
 #include <utility>
@@ -20,7 +22,27 @@ struct IpAddress {
     std::uint16_t family = AF_INET;  // AF_INET or AF_INET6
     std::array<std::uint8_t, 16> bytes{};
 
-    auto operator<=>(const IpAddress&) const = default;
+    // The order of the defaulted comparison (family, then the bytes one by one), compared as two big-endian
+    // words: every lookup in the reconciler's maps compares keys, and the array's own comparison calls
+    // memcmp for each of them (a sixth of the work of building a 10,000-destination table).
+    std::strong_ordering operator<=>(const IpAddress& other) const {
+        if (family != other.family) return family <=> other.family;
+        for (std::size_t half = 0; half < 16; half += 8) {
+            std::uint64_t a, b;
+            std::memcpy(&a, bytes.data() + half, 8);
+            std::memcpy(&b, other.bytes.data() + half, 8);
+            if (a == b) continue;
+            if constexpr (std::endian::native == std::endian::little) {
+                a = __builtin_bswap64(a);
+                b = __builtin_bswap64(b);
+            }
+            return a <=> b;
+        }
+        return std::strong_ordering::equal;
+    }
+    bool operator==(const IpAddress& other) const {
+        return family == other.family && std::memcmp(bytes.data(), other.bytes.data(), 16) == 0;
+    }
 };
 
 // Parses "10.0.0.1" or "fd00::1"; nullopt when the text is neither.

@@ -207,7 +207,15 @@ const HandlerMap<cfg::VirtualServer>& vs_handlers() {
          }},
         {"persistence_engine",
          [](Ctx& c, const Node& n, cfg::VirtualServer& vs) {
-             if (want_args(c, n, 1, 1)) vs.set_persistence_engine(arg(n, 0));
+             if (!want_args(c, n, 1, 1)) return;
+             // The kernel holds the name in IP_VS_PENAME_MAXLEN (16) bytes and refuses a longer one;
+             // keepalived cuts it short without a word.
+             if (n.args[0].text.size() > 15) {
+                 c.error(n.arg_loc(0), "persistence_engine name '" + arg(n, 0) +
+                                           "' is longer than the kernel's 15 characters");
+                 return;
+             }
+             vs.set_persistence_engine(arg(n, 0));
          }},
         {"protocol",
          [](Ctx& c, const Node& n, cfg::VirtualServer& vs) {

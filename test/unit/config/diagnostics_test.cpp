@@ -88,14 +88,17 @@ TEST_CASE("a virtual server or real server without a port") {
 TEST_CASE("values of the wrong kind") {
     auto r = parse(
         "vrrp_script s {\n    interval soon\n}\n"
-        "virtual_server 10.0.0.1 80 {\n    lb_algo fastest\n    lb_kind NATT\n    protocol ICMP\n}\n"
+        "virtual_server 10.0.0.1 80 {\n    lb_algo fastest\n    lb_kind NATT\n    protocol ICMP\n"
+        "    persistence_engine sip_but_much_longer\n}\n"
         "global_defs {\n    log_timestamp maybe\n    log_level loud\n}\n");
     CHECK(has_error(r, 2, 14, "'interval' expects a time in seconds, not 'soon'"));
     CHECK(has_error(r, 5, 13, "unknown IPVS scheduler 'fastest'"));
     CHECK(has_error(r, 6, 13, "lb_kind must be NAT, DR or TUN, not 'NATT'"));
     CHECK(has_error(r, 7, 14, "protocol must be TCP, UDP or SCTP, not 'ICMP'"));
-    CHECK(has_error(r, 10, 19, "'log_timestamp' expects on|off|true|false|yes|no, not 'maybe'"));
-    CHECK(has_error(r, 11, 15, "log_level must be one of"));
+    CHECK(
+        has_error(r, 8, 24, "persistence_engine name 'sip_but_much_longer' is longer than the kernel's 15"));
+    CHECK(has_error(r, 11, 19, "'log_timestamp' expects on|off|true|false|yes|no, not 'maybe'"));
+    CHECK(has_error(r, 12, 15, "log_level must be one of"));
 }
 
 TEST_CASE("route and rule lines: bad addresses are located") {

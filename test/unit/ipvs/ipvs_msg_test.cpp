@@ -74,6 +74,20 @@ TEST_CASE("NEW_SERVICE carries the key, scheduler, flags with a full mask, timeo
     CHECK(out.size() == 104);
 }
 
+TEST_CASE("a name longer than the kernel takes is cut at 31 characters, within the message", "[ipvs][msg]") {
+    MsgBuffer out;
+    Service s = tcp_service();
+    s.pe_name = std::string(600, 'p');
+    put_service(out, kFamily, 7, IpvsCmd::kNewService, s);
+    Bytes svc = nest(1, {tcp_key_attrs(), attr(6, str("rr")), attr(11, str(std::string(31, 'p'))),
+                         attr(7, cat({u32(0), u32(0xffffffff)})), attr(8, u32(0)),
+                         attr(9, Bytes{0xff, 0xff, 0xff, 0xff})});
+    CHECK(out == genl(kFamily, kReqAck, 7, 1, 1, svc));
+    // Two services in one buffer: the second starts right after the first's end.
+    put_service(out, kFamily, 8, IpvsCmd::kNewService, tcp_service());
+    CHECK(out.size() == genl(kFamily, kReqAck, 7, 1, 1, svc).size() + 104);
+}
+
 TEST_CASE("a persistent service sends its flag, timeout and granularity in network order", "[ipvs][msg]") {
     Service s = tcp_service();
     s.scheduler = "wlc";

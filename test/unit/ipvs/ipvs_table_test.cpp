@@ -201,3 +201,33 @@ TEST_CASE("fwmark and IPv6 services are distinct keys", "[ipvs][table]") {
     CHECK(to_ipvsadm_text(kernel) ==
           "FWM 5 wlc\n  -> 10.0.3.1:80 Masq 1\nTCP [fd00::1]:80 rr\n  -> [fd00::10]:80 Masq 1\n");
 }
+
+TEST_CASE("addresses order as their bytes do, IPv4 before IPv6", "[ipvs][table]") {
+    auto ip = [](const char* text) { return *parse_ip(text); };
+    CHECK(ip("10.0.0.2") < ip("10.0.1.1"));  // a later byte decides only when the earlier ones are equal
+    CHECK(ip("9.255.255.255") < ip("10.0.0.0"));
+    CHECK(ip("10.0.0.255") < ip("10.0.1.0"));
+    CHECK(ip("255.0.0.0") < ip("::"));       // the family first
+    CHECK(ip("fd00::2") < ip("fd00::1:1"));  // in the second half of the 16 bytes
+    CHECK(ip("fd00::ff") < ip("fd00::100"));
+    CHECK(ip("fd00::1") == ip("fd00::1"));
+    CHECK(ip("fd00::1") != ip("fd00::2"));
+    CHECK((ip("10.0.0.1") <=> ip("10.0.0.1")) == std::strong_ordering::equal);
+}
+
+TEST_CASE("a second table's ownership adds to the first's, in any order", "[ipvs][table]") {
+    VirtualServerState a;
+    a.service = service("10.0.0.9", 80);
+    a.reals = {real("10.0.1.9"), real("10.0.1.1")};
+    VirtualServerState b;
+    b.service = service("10.0.0.1", 80);
+    b.reals = {real("10.0.1.5")};
+    Ownership owned;
+    owned.add(desired_table({a}));
+    owned.add(desired_table({b, a}));
+    CHECK(owned.services.size() == 2);
+    CHECK(owned.dests.size() == 3);
+    CHECK(owned.owns(b.service.key, dest("10.0.1.5", 80).key));
+    CHECK(owned.owns(a.service.key, dest("10.0.1.1", 80).key));
+    CHECK_FALSE(owned.owns(b.service.key, dest("10.0.1.1", 80).key));
+}
