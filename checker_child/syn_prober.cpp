@@ -443,7 +443,9 @@ void SynProber::watch(Family& f) {
 void SynProber::on_readable(Family& f) {
     TimerWheel::Turn turn(wheel_);  // the answers' callbacks schedule next runs from its time
     turn_ = &turn;
-    read_errors(f);
+    // ICMP errors are read only when recvmmsg reports one: with IP_RECVERR every queued error also sets the
+    // socket's pending error, which fails the next receive (and epoll reports it), so an empty error queue
+    // costs no system call on each wake-up.
     read_answers(f);
     turn_ = nullptr;
     // Wait again while a probe of this family is out. An idle socket is not watched (a loop with nothing
