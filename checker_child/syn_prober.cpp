@@ -221,7 +221,10 @@ SynProber::Probe::~Probe() {
 SynProber::SynProber(asio::execution_context& context)
     : asio::execution_context::service(context), wheel_(asio::use_service<TimerWheel>(context)) {
     v6_.v6 = true;
-    if (::getrandom(isn_key_.data(), sizeof isn_key_, 0) != static_cast<ssize_t>(sizeof isn_key_)) {
+    // GRND_NONBLOCK: at early boot, before the kernel's pool is initialised, a blocking call would hold the
+    // checker's start; the fallback key is weaker but the ISNs then still differ per tuple and per start.
+    if (::getrandom(isn_key_.data(), sizeof isn_key_, GRND_NONBLOCK) !=
+        static_cast<ssize_t>(sizeof isn_key_)) {
         isn_key_[0] = static_cast<std::uint64_t>(TimerWheel::Clock::now().time_since_epoch().count());
         isn_key_[1] = static_cast<std::uint64_t>(::getpid()) << 32 | 0x9e3779b9;
     }

@@ -11,24 +11,16 @@ bool has_checker_part(const vigil::config::Config& config) {
     return config.virtual_server_size() > 0;
 }
 
-bool needs_icmp(const vigil::config::Config& config) {
-    for (const auto& vs : config.virtual_server())
-        for (const auto& rs : vs.real_server())
-            for (const auto& c : rs.checkers())
-                if (c.has_ping_check()) return true;
-    return false;
-}
-
-bool needs_raw_tcp(const vigil::config::Config& config) {
-    for (const auto& vs : config.virtual_server())
-        for (const auto& rs : vs.real_server())
-            for (const auto& c : rs.checkers())
-                if (c.has_tcp_check()) return true;
-    return false;
-}
-
 CheckerRaw checker_raw(const vigil::config::Config& config) {
-    return {needs_icmp(config), needs_raw_tcp(config)};
+    CheckerRaw raw;
+    for (const auto& vs : config.virtual_server())
+        for (const auto& rs : vs.real_server())
+            for (const auto& c : rs.checkers()) {
+                raw.icmp = raw.icmp || c.has_ping_check();
+                raw.tcp = raw.tcp || c.has_tcp_check();
+                if (raw.icmp && raw.tcp) return raw;
+            }
+    return raw;
 }
 
 }  // namespace vigil::parent

@@ -34,6 +34,27 @@ def binary(name):
     return os.path.join(VIGIL_BIN, name)
 
 
+def raw_tcp_sockets(pid):
+    """The inodes of PID's raw sockets of protocol TCP (6), IPv4 and IPv6, as its namespace lists them."""
+    inodes = set()
+    for name in ("raw", "raw6"):
+        with open(f"/proc/{pid}/net/{name}") as f:
+            next(f)
+            for line in f:
+                cols = line.split()
+                if cols[1].rsplit(":", 1)[1] == "0006":  # local_address ADDR:PROTOCOL
+                    inodes.add(cols[9])
+    held = set()
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            target = os.readlink(f"/proc/{pid}/fd/{fd}")
+        except FileNotFoundError:
+            continue
+        if target.startswith("socket:["):
+            held.add(target[8:-1])
+    return inodes & held
+
+
 def wait_until(predicate, timeout, interval=0.05, what="condition"):
     """Polls predicate() until it returns a truthy value (returned) or timeout seconds pass (AssertionError)."""
     deadline = time.monotonic() + timeout

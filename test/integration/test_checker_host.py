@@ -13,7 +13,7 @@ import signal
 import time
 import unittest
 
-from lab import wait_until
+from lab import raw_tcp_sockets, wait_until
 from vrrp_lab import VrrpLab
 
 CONF = """
@@ -231,27 +231,6 @@ def tcp_active_opens(pid):
     with open(f"/proc/{pid}/net/snmp") as f:
         rows = [line.split() for line in f if line.startswith("Tcp:")]
     return int(rows[1][rows[0].index("ActiveOpens")])
-
-
-def raw_tcp_sockets(pid):
-    """The inodes of PID's raw sockets of protocol TCP (6), IPv4 and IPv6, as its namespace lists them."""
-    inodes = set()
-    for name in ("raw", "raw6"):
-        with open(f"/proc/{pid}/net/{name}") as f:
-            next(f)
-            for line in f:
-                cols = line.split()
-                if cols[1].rsplit(":", 1)[1] == "0006":  # local_address ADDR:PROTOCOL
-                    inodes.add(cols[9])
-    held = set()
-    for fd in os.listdir(f"/proc/{pid}/fd"):
-        try:
-            target = os.readlink(f"/proc/{pid}/fd/{fd}")
-        except FileNotFoundError:
-            continue
-        if target.startswith("socket:["):
-            held.add(target[8:-1])
-    return inodes & held
 
 
 def proc_caps(pid, which):

@@ -16,7 +16,7 @@ import tempfile
 import time
 import unittest
 
-from lab import Lab, binary, wait_until
+from lab import Lab, binary, raw_tcp_sockets, wait_until
 
 def _daemon_user():
     try:
@@ -54,6 +54,7 @@ virtual_server 10.77.0.100 80 {{
 
 TCP_CHECK = "TCP_CHECK {\n            connect_timeout 1\n        }"
 PING_CHECK = "PING_CHECK {\n        }"
+HTTP_GET = "HTTP_GET {\n            url {\n                path /\n            }\n        }"
 
 
 def config(priority=100, check=TCP_CHECK):
@@ -308,6 +309,30 @@ class ProcessModelTest(unittest.TestCase):
         new = d.running_pid("checker")
         self.assertEqual(caps(new, "CapEff"), CAP_NET_ADMIN | CAP_NET_RAW)
         self.assertEqual(d.child("checker")["restarts"], 0)
+
+    # The raw TCP sockets of TCP_CHECK are opened only at the checker's start, before it drops CAP_NET_RAW: a
+    # reload that adds the first TCP_CHECK restarts the checker with them, and one that removes the last
+    # restarts it without them (neither counted as a failure).
+    def test_reload_adding_or_removing_tcp_check_restarts_the_checker_with_or_without_raw_sockets(self):
+        d = self.start(config(check=HTTP_GET))
+        first = d.running_pid("checker")
+        self.assertEqual(raw_tcp_sockets(first), set(), "no TCP_CHECK: no raw TCP socket")
+        for check, raw in ((TCP_CHECK, True), (HTTP_GET, False)):
+            old = d.running_pid("checker")
+            d.write_config(config(check=check))
+            r = d.ctl("reload")
+            self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+            wait_until(lambda: d.running_pid("checker") not in (0, old), 10, what="the checker respawned")
+            new = d.running_pid("checker")
+            wait_until(lambda: bool(raw_tcp_sockets(new)) == raw, 5, what=f"raw TCP sockets held: {raw}")
+            self.assertEqual(caps(new, "CapEff"), CAP_NET_ADMIN, "CAP_NET_RAW is not kept for raw TCP")
+        self.assertEqual(d.child("checker")["restarts"], 0)
+        # A reload that keeps TCP_CHECK (or its absence) keeps the process.
+        kept = d.running_pid("checker")
+        r = d.ctl("reload")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        time.sleep(1)
+        self.assertEqual(d.running_pid("checker"), kept)
 
     # SIGKILL of vigil-checker: a new one within 1 s, restarts 1, the VRRP child untouched, no VIP removed.
     def test_sigkill_of_checker_restarts_it_and_leaves_vrrp_alone(self):

@@ -204,11 +204,13 @@ TEST_CASE("which children a config needs") {
     CHECK(parent::has_vrrp_part(c));
     auto* rs = c.add_virtual_server()->add_real_server();
     CHECK(parent::has_checker_part(c));
-    CHECK_FALSE(parent::needs_raw_tcp(c));
+    CHECK(parent::checker_raw(c) == parent::CheckerRaw{false, false});
+    rs->add_checkers()->mutable_http_get();
     rs->add_checkers()->mutable_tcp_check();
-    CHECK_FALSE(parent::needs_icmp(c));
-    CHECK(parent::needs_raw_tcp(c));
-    rs->add_checkers()->mutable_ping_check();
-    CHECK(parent::needs_icmp(c));
+    CHECK(parent::checker_raw(c) == parent::CheckerRaw{false, true});
+    auto* other = c.add_virtual_server()->add_real_server();
+    other->add_checkers()->mutable_ping_check();
     CHECK(parent::checker_raw(c) == parent::CheckerRaw{true, true});
+    rs->clear_checkers();
+    CHECK(parent::checker_raw(c) == parent::CheckerRaw{true, false});
 }
