@@ -66,21 +66,6 @@ void build_syn(std::array<std::uint8_t, kSynLength>& out, std::uint16_t source_p
     if (pseudo_sum) put16(&out[16], checksum(*pseudo_sum, out.data(), out.size()));
 }
 
-void build_ipv4_header(std::array<std::uint8_t, kIpv4HeaderLength>& out, std::uint32_t source_be,
-                       std::uint32_t destination_be, std::uint8_t ttl, std::size_t payload_length) {
-    out.fill(0);
-    out[0] = 0x45;  // version 4, 5 words
-    put16(&out[2], static_cast<std::uint16_t>(kIpv4HeaderLength + payload_length));
-    out[6] = 0x40;  // don't fragment
-    out[8] = ttl;
-    out[9] = 6;  // TCP
-    for (int i = 0; i < 4; ++i) {
-        out[12 + i] = reinterpret_cast<const std::uint8_t*>(&source_be)[i];
-        out[16 + i] = reinterpret_cast<const std::uint8_t*>(&destination_be)[i];
-    }
-    put16(&out[10], checksum(0, out.data(), out.size()));
-}
-
 std::optional<Reply> parse_tcp(const std::uint8_t* data, std::size_t length) {
     if (length < 14) return std::nullopt;
     Reply r;
@@ -113,13 +98,6 @@ std::optional<Ipv4Reply> parse_ipv4(const std::uint8_t* data, std::size_t length
 std::optional<Quoted> parse_quoted(const std::uint8_t* data, std::size_t length) {
     if (length < 8) return std::nullopt;
     return Quoted{get16(data), get16(data + 2), get32(data + 4)};
-}
-
-std::optional<Quoted> parse_quoted_ipv4(const std::uint8_t* data, std::size_t length) {
-    if (length < kIpv4HeaderLength || data[0] >> 4 != 4 || data[9] != 6) return std::nullopt;
-    const std::size_t header = static_cast<std::size_t>(data[0] & 0x0f) * 4;
-    if (header < kIpv4HeaderLength || header > length) return std::nullopt;
-    return parse_quoted(data + header, length - header);
 }
 
 }  // namespace vigil::check::syn

@@ -30,13 +30,6 @@ std::uint16_t checksum(std::uint32_t sum, const std::uint8_t* data, std::size_t 
 void build_syn(std::array<std::uint8_t, kSynLength>& out, std::uint16_t source_port,
                std::uint16_t destination_port, std::uint32_t isn, std::optional<std::uint32_t> pseudo_sum);
 
-// The IPv4 header a probe is sent with (IP_HDRINCL): 20 bytes, no options, don't-fragment (as a connect()'s
-// SYN under path MTU discovery), protocol TCP, identification 0 (the kernel picks one), with its total length
-// for a `payload_length`-byte segment and its checksum (the kernel writes both again).
-constexpr std::size_t kIpv4HeaderLength = 20;
-void build_ipv4_header(std::array<std::uint8_t, kIpv4HeaderLength>& out, std::uint32_t source_be,
-                       std::uint32_t destination_be, std::uint8_t ttl, std::size_t payload_length);
-
 // What a TCP segment addressed to the probes' port says.
 struct Reply {
     std::uint16_t source_port = 0;       // the real server's port
@@ -69,8 +62,5 @@ struct Quoted {
     std::uint32_t sequence = 0;
 };
 std::optional<Quoted> parse_quoted(const std::uint8_t* data, std::size_t length);
-// The same from an IPv4 raw socket with IP_HDRINCL, whose error queue quotes the SYN from its IP header on:
-// that header (version 4, protocol TCP, 20 to 60 bytes) is skipped. Empty when it is not one.
-std::optional<Quoted> parse_quoted_ipv4(const std::uint8_t* data, std::size_t length);
 
 }  // namespace vigil::check::syn

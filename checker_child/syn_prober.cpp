@@ -128,9 +128,6 @@ void open_family(bool v6) {
             return fail("cannot receive ICMPv6 errors");
     } else if (::setsockopt(r.fd, IPPROTO_IP, IP_RECVERR, &on, sizeof on) != 0) {
         return fail("cannot receive ICMP errors");
-    } else if (::setsockopt(r.fd, IPPROTO_IP, IP_HDRINCL, &on, sizeof on) != 0) {
-        // The probe's IPv4 header is ours: the kernel then skips building one for each SYN (send()).
-        return fail("cannot send probes with their own IPv4 header");
     }
     // One socket sends every probe and receives every answer: room for a burst of SYNs on a slow link, and
     // for the answers of a tick's checks (at 50,000 a second, 500 every 10 ms; the default receive buffer
@@ -273,13 +270,6 @@ bool SynProber::available(bool v6) {
     r.holds.clear();
     r.ports.clear();
     f.adopted = true;
-    if (!v6) {
-        // The TTL a connect() would use: the socket's, which is net.ipv4.ip_default_ttl until set.
-        int ttl = 0;
-        socklen_t len = sizeof ttl;
-        if (::getsockopt(f.fd, IPPROTO_IP, IP_TTL, &ttl, &len) == 0 && ttl > 0 && ttl < 256)
-            f.ttl = static_cast<std::uint8_t>(ttl);
-    }
     spdlog::info("TCP_CHECK to IPv{} real servers: raw SYNs from ports {} to {}", v6 ? 6 : 4,
                  *std::min_element(f.ports.begin(), f.ports.end()),
                  *std::max_element(f.ports.begin(), f.ports.end()));
@@ -332,12 +322,9 @@ void SynProber::send(Probe& probe) {
     Family& f = family(probe.tuple_.v6);
     const auto executor = f.raw->get_executor();
     std::array<std::uint8_t, syn::kSynLength> segment;
-    std::array<std::uint8_t, syn::kIpv4HeaderLength> header;
-    // IPv4 sends the header too (IP_HDRINCL): the kernel fills in the identification and checks the rest,
-    // instead of building the header through its general output path (fragments, corking, options).
-    iovec iov[2] = {{segment.data(), segment.size()}, {}};
+    iovec iov{segment.data(), segment.size()};
     msghdr msg{};
-    msg.msg_iov = iov;
+    msg.msg_iov = &iov;
     msg.msg_iovlen = 1;
     int err = 0;
     ssize_t sent = -1;
@@ -360,18 +347,12 @@ void SynProber::send(Probe& probe) {
             if (!source) break;
             syn::build_syn(segment, probe.tuple_.local_port, probe.tuple_.port, probe.isn_,
                            syn::pseudo_header_sum_v4(*source, destination, segment.size()));
-            syn::build_ipv4_header(header, *source, destination, f.ttl, segment.size());
-            iov[0] = {header.data(), header.size()};
-            iov[1] = {segment.data(), segment.size()};
-            msg.msg_iovlen = 2;
             sockaddr_in to{};
             to.sin_family = AF_INET;
             to.sin_addr.s_addr = destination;
             msg.msg_name = &to;
             msg.msg_namelen = sizeof to;
-            // The route is looked up from this source too (policy routing on `from` rules), as it is for a
-            // connect() from that address. With IP_HDRINCL the kernel no longer refuses a source that is
-            // not this host's (EINVAL below): a removed address is forgotten through rtnetlink instead.
+            // The source the checksum covers, whatever the route says now.
             alignas(cmsghdr) std::uint8_t control[CMSG_SPACE(sizeof(in_pktinfo))] = {};
             msg.msg_control = control;
             msg.msg_controllen = sizeof control;
@@ -486,9 +467,9 @@ void SynProber::answer(const Tuple& tuple, std::uint32_t isn, CheckResult result
 }
 
 void SynProber::read_errors(Family& f) {
-    // ICMP errors about our SYNs (IP_RECVERR): the original destination in the name, our SYN in the data
-    // (for IPv4 from its IP header on), the error in a control message. Reading the error queue also clears
-    // the socket's pending error, which would otherwise fail the next recvmmsg.
+    // ICMP errors about our SYNs (IP_RECVERR): the original destination in the name, our SYN's TCP header in
+    // the data, the error in a control message. Reading the error queue also clears the socket's pending
+    // error, which would otherwise fail the next recvmmsg.
     for (int n = 0; n < 1024; ++n) {
         std::uint8_t data[64];
         alignas(cmsghdr) std::uint8_t control[512];
@@ -508,9 +489,7 @@ void SynProber::read_errors(Family& f) {
             if ((c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_RECVERR) ||
                 (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_RECVERR))
                 ee = reinterpret_cast<const sock_extended_err*>(CMSG_DATA(c));
-        // IPv4's quote starts at the SYN's IP header, which IP_HDRINCL makes part of what we sent.
-        const auto quoted = f.v6 ? syn::parse_quoted(data, static_cast<std::size_t>(len))
-                                 : syn::parse_quoted_ipv4(data, static_cast<std::size_t>(len));
+        const auto quoted = syn::parse_quoted(data, static_cast<std::size_t>(len));
         // EMSGSIZE (fragmentation needed) is about a path's MTU, not an answer; a connect() ignores it too.
         if (!ee || !quoted || ee->ee_errno == 0 || ee->ee_errno == EMSGSIZE) {
             ++unmatched_;

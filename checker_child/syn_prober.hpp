@@ -140,7 +140,6 @@ class SynProber : public asio::execution_context::service {
         std::string error;  // why not available, once tried
         bool watching = false;
         std::size_t in_flight = 0;
-        std::uint8_t ttl = 64;  // IPv4: the TTL of the header probes carry
     };
     Family& family(bool v6) { return v6 ? v6_ : v4_; }
     const Family& family(bool v6) const { return v6 ? v6_ : v4_; }

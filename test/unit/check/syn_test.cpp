@@ -7,7 +7,6 @@
 #include <netinet/in.h>
 
 #include <array>
-#include <cstring>
 #include <fstream>
 #include <memory>
 #include <optional>
@@ -188,55 +187,6 @@ TEST_CASE("an ICMP error names its probe by the ports and sequence number of the
     CHECK(q->destination_port == 8080);
     CHECK(q->sequence == 0xdeadbeef);
     CHECK_FALSE(syn::parse_quoted(out.data(), 7));
-}
-
-TEST_CASE("a probe's IPv4 header: DF, TTL, TCP, both addresses, its length and a checksum that checks out") {
-    std::uint32_t source, destination;
-    inet_pton(AF_INET, "192.0.2.1", &source);
-    inet_pton(AF_INET, "198.51.100.7", &destination);
-    std::array<std::uint8_t, syn::kIpv4HeaderLength> ip{};
-    syn::build_ipv4_header(ip, source, destination, 61, syn::kSynLength);
-    CHECK(ip[0] == 0x45);
-    CHECK((ip[2] << 8 | ip[3]) == 44);
-    CHECK((ip[4] | ip[5]) == 0);  // identification: the kernel's
-    CHECK(ip[6] == 0x40);
-    CHECK(ip[7] == 0);
-    CHECK(ip[8] == 61);
-    CHECK(ip[9] == 6);
-    CHECK(std::memcmp(&ip[12], &source, 4) == 0);
-    CHECK(std::memcmp(&ip[16], &destination, 4) == 0);
-    CHECK(syn::checksum(0, ip.data(), ip.size()) == 0);
-    CHECK(ip[10] == 0x51);  // by hand: ~(0x4500 + 0x2c + 0x4000 + 0x3d06 + 0xc000 + 0x0201 + 0xc633 + 0x6407)
-    CHECK(ip[11] == 0x90);
-}
-
-TEST_CASE("with IP_HDRINCL an ICMP error quotes the SYN from its IPv4 header on") {
-    std::array<std::uint8_t, syn::kIpv4HeaderLength + 4 + syn::kSynLength> datagram{};
-    std::array<std::uint8_t, syn::kIpv4HeaderLength> ip{};
-    std::array<std::uint8_t, syn::kSynLength> tcp{};
-    syn::build_ipv4_header(ip, 0x0100007f, 0x0100007f, 64, tcp.size());
-    syn::build_syn(tcp, 40001, 443, 0x01020304, std::nullopt);
-    std::memcpy(datagram.data(), ip.data(), ip.size());
-    std::memcpy(datagram.data() + ip.size(), tcp.data(), tcp.size());
-    auto q = syn::parse_quoted_ipv4(datagram.data(), ip.size() + tcp.size());
-    REQUIRE(q);
-    CHECK(q->source_port == 40001);
-    CHECK(q->destination_port == 443);
-    CHECK(q->sequence == 0x01020304);
-    // A header with 4 bytes of options (IHL 6): the SYN starts 24 bytes in.
-    datagram[0] = 0x46;
-    std::memmove(datagram.data() + 24, tcp.data(), tcp.size());
-    q = syn::parse_quoted_ipv4(datagram.data(), datagram.size());
-    REQUIRE(q);
-    CHECK(q->sequence == 0x01020304);
-    CHECK_FALSE(syn::parse_quoted_ipv4(datagram.data(), 31));  // the SYN's first 8 bytes cut short
-    datagram[0] = 0x65;
-    CHECK_FALSE(syn::parse_quoted_ipv4(datagram.data(), datagram.size()));  // not IPv4
-    datagram[0] = 0x44;
-    CHECK_FALSE(syn::parse_quoted_ipv4(datagram.data(), datagram.size()));  // IHL below 5
-    datagram[0] = 0x45;
-    datagram[9] = 17;
-    CHECK_FALSE(syn::parse_quoted_ipv4(datagram.data(), datagram.size()));  // not TCP
 }
 
 TEST_CASE(
