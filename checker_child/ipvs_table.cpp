@@ -244,6 +244,7 @@ std::string to_ipvsadm_text(const IpvsTable& table) {
         out << to_string(key) << " " << s.scheduler;
         if ((s.flags & kSvcFlagPersistent) != 0) out << " persistent " << s.timeout;
         if ((s.flags & kSvcFlagOnePacket) != 0) out << " ops";
+        if (!s.pe_name.empty()) out << " pe " << s.pe_name;
         out << "\n";
         for (const auto& [dest_key, dest] : entry.dests)
             out << "  -> " << to_string(dest_key) << " " << forward_name(dest.forward) << " " << dest.weight

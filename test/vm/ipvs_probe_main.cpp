@@ -11,7 +11,7 @@
 // bench SERVICES DESTS [FIRST]: programs SERVICES x DESTS (services numbered from FIRST); prints the time.
 //
 // FILE holds one entry a line (# comments):
-//   service tcp|udp|sctp ADDRESS PORT SCHEDULER [persistent SECONDS] [granularity MASK] [ops]
+//   service tcp|udp|sctp ADDRESS PORT SCHEDULER [persistent SECONDS] [granularity MASK] [ops] [pe NAME]
 //   service fwmark MARK [ipv6] SCHEDULER [persistent SECONDS] [ops]
 //   dest ADDRESS PORT masq|route|tunnel WEIGHT [uthreshold N] [lthreshold N]   (for the service above)
 // Every service and destination of the file is owned: the kernel's others are left alone.
@@ -66,6 +66,8 @@ bool service_options(std::istringstream& in, Service& s, std::string& error) {
             }
         } else if (word == "ops") {
             s.flags |= kSvcFlagOnePacket;
+        } else if (word == "pe") {
+            if (!(in >> s.pe_name)) return error = "pe needs a persistence engine's name", false;
         } else {
             return error = "unknown service option " + word, false;
         }

@@ -18,7 +18,7 @@ service tcp 10.0.0.1 80 rr
 dest 10.0.1.1 80 masq 1
 dest 10.0.1.2 80 masq 2
 dest 10.0.1.3 80 masq 3
-service udp 10.0.0.2 53 wrr persistent 300 granularity 255.255.255.0 ops
+service udp 10.0.0.2 53 wrr persistent 300 granularity 255.255.255.0 ops pe sip
 dest 10.0.2.1 53 route 5
 dest 10.0.2.2 53 tunnel 1 uthreshold 100 lthreshold 10
 service tcp fd00::1 443 wlc
@@ -87,6 +87,9 @@ def expected_table(spec):
                 elif rest[i] == "granularity":
                     words.add(f"mask {rest[i + 1]}")
                     i += 2
+                elif rest[i] == "pe":
+                    words.add(f"pe {rest[i + 1]}")
+                    i += 2
                 else:
                     words.add(rest[i])
                     i += 1
@@ -112,7 +115,7 @@ def parse_ipvsadm(text):
             sched, words = rest[0], set()
             i = 1
             while i < len(rest):
-                if rest[i] in ("persistent", "mask"):
+                if rest[i] in ("persistent", "mask", "pe"):
                     words.add(f"{rest[i]} {rest[i + 1]}")
                     i += 2
                 else:
@@ -139,10 +142,11 @@ def counts(line):
 class IpvsProbeInVm(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
+        # ip_vs_pe_sip (and the nf_conntrack_sip it needs) for the UDP service's persistence engine.
         cls.result = vmlab.boot(SCRIPT, programs=[vmlab.vigil_binary("vigil-ipvs-probe")],
                                 files={"/etc/spec1": SPEC1, "/etc/spec2": SPEC2, "/etc/spec3": SPEC3,
                                        "/etc/spec_bad": SPEC_BAD},
-                                timeout=300)
+                                modules=vmlab.DEFAULT_MODULES + ["ip_vs_pe_sip"], timeout=300)
         cls.steps = steps(cls.result.output)
 
     def step(self, name):
